@@ -1,0 +1,192 @@
+"""Booking's HTTP API: routes, request and response models, and the one domain-error -> HTTP table."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Self
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Request, status
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from booking import domain, service
+from booking.adapters.db import BookingUnitOfWork
+from clinic_shared.auth import Principal, Role, require_roles
+from clinic_shared.errors import DomainError
+from clinic_shared.pagination import Page, PageParams
+from clinic_shared.web import ERROR_RESPONSES, error_response
+
+ERROR_STATUS: dict[type[DomainError], int] = {
+    domain.ClinicNotFound: 404,
+    domain.ClinicNameTaken: 409,
+    domain.ClinicChangedConcurrently: 409,
+    domain.UnknownTimezone: 422,
+    domain.InvalidPhone: 422,
+    domain.InvalidOpeningHours: 422,
+}
+
+
+def unit_of_work(request: Request) -> BookingUnitOfWork:
+    return BookingUnitOfWork(request.app.state.session_factory, producer=request.app.state.settings.service_name)
+
+
+UnitOfWork = Annotated[BookingUnitOfWork, Depends(unit_of_work)]
+Admin = Annotated[Principal, require_roles(Role.ADMIN)]
+ClinicEditor = Annotated[Principal, require_roles(Role.ADMIN, Role.CLINIC_MANAGER)]
+ClinicId = Annotated[UUID, Path(description="the clinic's id")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AddressIn(Strict):
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postal_code: str = Field(min_length=1, max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. NL")
+
+    def to_domain(self) -> domain.Address:
+        return domain.Address(
+            line1=self.line1, line2=self.line2, city=self.city, postal_code=self.postal_code, country=self.country
+        )
+
+
+class Interval(Strict):
+    opens: time = Field(description="local time, HH:MM", examples=["09:00"])
+    closes: time = Field(description="local time, HH:MM; after `opens`", examples=["17:30"])
+
+
+class OpeningHoursIn(Strict):
+    """Intervals per weekday in the clinic's local time; a weekday left out is closed."""
+
+    monday: list[Interval] = Field(default_factory=list, max_length=4)
+    tuesday: list[Interval] = Field(default_factory=list, max_length=4)
+    wednesday: list[Interval] = Field(default_factory=list, max_length=4)
+    thursday: list[Interval] = Field(default_factory=list, max_length=4)
+    friday: list[Interval] = Field(default_factory=list, max_length=4)
+    saturday: list[Interval] = Field(default_factory=list, max_length=4)
+    sunday: list[Interval] = Field(default_factory=list, max_length=4)
+
+    def to_domain(self) -> domain.OpeningHours:
+        return domain.OpeningHours.of(
+            {
+                day: [domain.OpeningInterval(opens=i.opens, closes=i.closes) for i in getattr(self, day)]
+                for day in domain.WEEKDAYS
+            }
+        )
+
+    @classmethod
+    def from_domain(cls, hours: domain.OpeningHours) -> Self:
+        return cls.model_validate(
+            {day: [{"opens": i.opens, "closes": i.closes} for i in intervals] for day, intervals in hours.days.items()}
+        )
+
+
+class ClinicIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    address: AddressIn
+    timezone: str = Field(max_length=64, description="IANA time zone", examples=["Europe/Amsterdam"])
+    phone: str = Field(max_length=32, description="international format", examples=["+31 20 123 4567"])
+    opening_hours: OpeningHoursIn
+
+
+class ClinicPatch(Strict):
+    """Only the fields given change; at least one is required."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    address: AddressIn | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    opening_hours: OpeningHoursIn | None = None
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ClinicOut(BaseModel):
+    id: UUID
+    revision: int
+    name: str
+    address: AddressIn
+    timezone: str
+    phone: str
+    opening_hours: OpeningHoursIn
+
+    @classmethod
+    def of(cls, clinic: domain.Clinic) -> Self:
+        return cls(
+            id=clinic.id,
+            revision=clinic.revision,
+            name=clinic.name,
+            address=AddressIn.model_validate(clinic.address, from_attributes=True),
+            timezone=clinic.timezone,
+            phone=clinic.phone,
+            opening_hours=OpeningHoursIn.from_domain(clinic.opening_hours),
+        )
+
+
+router = APIRouter(prefix="/clinics", tags=["clinics"], responses=ERROR_RESPONSES)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a clinic",
+    responses={409: error_response("A clinic with this name exists")},
+)
+async def create_clinic(body: ClinicIn, uow: UnitOfWork, _: Admin) -> ClinicOut:
+    """Registers a clinic and announces it (`booking.clinic.changed.v1`) to inventory and
+    notifications. Admins only."""
+    clinic = await service.register_clinic(
+        uow,
+        name=body.name,
+        address=body.address.to_domain(),
+        timezone=body.timezone,
+        phone=body.phone,
+        opening_hours=body.opening_hours.to_domain(),
+    )
+    return ClinicOut.of(clinic)
+
+
+@router.patch(
+    "/{clinic_id}",
+    summary="Change a clinic",
+    responses={
+        404: error_response("Unknown clinic"),
+        409: error_response("Name taken, or changed concurrently"),
+    },
+)
+async def update_clinic(clinic_id: ClinicId, body: ClinicPatch, uow: UnitOfWork, principal: ClinicEditor) -> ClinicOut:
+    """Changes the given fields and announces the new revision. Admins, or managers of this clinic."""
+    principal.ensure_clinic(clinic_id)
+    clinic = await service.change_clinic(
+        uow,
+        clinic_id=clinic_id,
+        name=body.name,
+        address=body.address.to_domain() if body.address else None,
+        timezone=body.timezone,
+        phone=body.phone,
+        opening_hours=body.opening_hours.to_domain() if body.opening_hours else None,
+    )
+    return ClinicOut.of(clinic)
+
+
+@router.get("", summary="List clinics")
+async def list_clinics(uow: UnitOfWork, page: PageParams) -> Page[ClinicOut]:
+    """All clinics of the chain in name order. Public: patients choose a clinic here."""
+    clinics = await service.list_clinics(uow, offset=page.offset, limit=page.fetch)
+    return Page[ClinicOut].of([ClinicOut.of(c) for c in clinics], page)
+
+
+@router.get("/{clinic_id}", summary="One clinic", responses={404: error_response("Unknown clinic")})
+async def get_clinic(clinic_id: ClinicId, uow: UnitOfWork) -> ClinicOut:
+    """A clinic's address, time zone, phone and opening hours. Public."""
+    return ClinicOut.of(await service.find_clinic(uow, clinic_id=clinic_id))

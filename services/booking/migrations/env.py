@@ -1,0 +1,5 @@
+from booking.adapters.db import metadata
+from clinic_shared.migrations import run_env
+from clinic_shared.tables import metadata as plumbing
+
+run_env([metadata, plumbing])

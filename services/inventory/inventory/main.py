@@ -1,0 +1,33 @@
+"""Composition root: what the inventory service is made of. Nothing runs at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from clinic_shared.projections.clinics import CLINIC_PROJECTION, clinic_projection_router
+from clinic_shared.runtime import ServiceDefinition
+from inventory.settings import InventorySettings
+
+SERVICE = ServiceDefinition(
+    name="inventory",
+    title="Inventory",
+    description=(
+        "Sterile needle cartridges, numbing cream and other supplies per clinic and lot; kit reservations "
+        "for booked visits, recalls and stock alerts. Errors have the body `{code, message, field}`."
+    ),
+    settings_class=InventorySettings,
+    root=Path(__file__).resolve().parents[1],
+    routers=(clinic_projection_router(),),
+    consumers=(CLINIC_PROJECTION,),
+)
+
+
+
+def create_app(settings: InventorySettings) -> FastAPI:
+    return SERVICE.api(settings)
+
+
+def create_worker(settings: InventorySettings) -> FastAPI:
+    return SERVICE.worker(settings)

@@ -1,0 +1,142 @@
+"""What an operator does with error queues: count, look, replay, purge.
+
+Looking never consumes: messages are taken unacknowledged and handed back when the channel closes.
+Message bodies are not shown, since a patient-contact event carries personal data; the headers say
+what failed and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+
+from clinic_shared.messaging.consumer import ATTEMPTS_HEADER
+
+_FAILURE_HEADERS = (ATTEMPTS_HEADER, "x-error-reason", "x-exception", "x-exception-message", "x-failed-consumer", "x-failed-at")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str | None
+    type: str | None
+    correlation_id: str | None
+    attempts: int | None
+    reason: str | None
+    exception: str | None
+    exception_message: str | None
+    failed_at: str | None
+
+    @classmethod
+    def of(cls, message: AbstractIncomingMessage) -> DeadLetter:
+        headers: dict[str, Any] = dict(message.headers or {})
+        return cls(
+            message_id=message.message_id,
+            type=message.type,
+            correlation_id=message.correlation_id,
+            attempts=headers.get(ATTEMPTS_HEADER),
+            reason=_text(headers.get("x-error-reason")),
+            exception=_text(headers.get("x-exception")),
+            exception_message=_text(headers.get("x-exception-message")),
+            failed_at=_text(headers.get("x-failed-at")),
+        )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def main_queue_of(error_queue: str) -> str:
+    if not error_queue.endswith(".error"):
+        raise ValueError(f"{error_queue} is not an error queue")
+    return error_queue.removesuffix(".error")
+
+
+async def count(connection: AbstractRobustConnection, queue: str) -> int | None:
+    """Messages waiting in `queue`; None when no worker has declared it yet."""
+    channel = await connection.channel()
+    try:
+        declared = await channel.declare_queue(queue, passive=True)
+    except aio_pika.exceptions.ChannelNotFoundEntity:
+        return None  # the broker closed the channel along with the failed passive declare
+    await channel.close()
+    return declared.declaration_result.message_count or 0
+
+
+async def peek(connection: AbstractRobustConnection, queue: str, *, limit: int) -> list[DeadLetter]:
+    async with _channel(connection) as channel:
+        return [DeadLetter.of(message) async for message in _take(channel, queue, limit=limit)]
+
+
+async def replay(
+    connection: AbstractRobustConnection, queue: str, *, message_ids: Collection[str] | None = None
+) -> int:
+    """Send error-queue messages back to their consumer's main queue with a fresh retry budget."""
+    target = main_queue_of(queue)
+    replayed = 0
+    async with _channel(connection) as channel:
+        async for message in _take(channel, queue):
+            if message_ids is not None and message.message_id not in message_ids:
+                continue
+            headers = {k: v for k, v in (message.headers or {}).items() if k not in _FAILURE_HEADERS}
+            headers["x-replayed-from"] = queue
+            await channel.default_exchange.publish(
+                aio_pika.Message(
+                    body=message.body,
+                    content_type=message.content_type,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    message_id=message.message_id,
+                    correlation_id=message.correlation_id,
+                    type=message.type,
+                    app_id=message.app_id,
+                    timestamp=message.timestamp,
+                    headers=headers,
+                ),
+                routing_key=target,
+                mandatory=True,
+            )
+            await message.ack()
+            replayed += 1
+    return replayed
+
+
+async def purge(
+    connection: AbstractRobustConnection, queue: str, *, message_ids: Collection[str] | None = None
+) -> int:
+    async with _channel(connection) as channel:
+        if message_ids is None:
+            declared = await channel.declare_queue(queue, passive=True)
+            return (await declared.purge()).message_count or 0
+        purged = 0
+        async for message in _take(channel, queue):
+            if message.message_id in message_ids:
+                await message.ack()
+                purged += 1
+        return purged
+
+
+@contextlib.asynccontextmanager
+async def _channel(connection: AbstractRobustConnection) -> AsyncIterator[AbstractChannel]:
+    # Closing the channel hands every message we took but did not ack back to the queue.
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+    try:
+        yield channel
+    finally:
+        await channel.close()
+
+
+async def _take(channel: AbstractChannel, queue: str, *, limit: int | None = None) -> AsyncIterator[AbstractIncomingMessage]:
+    declared = await channel.declare_queue(queue, passive=True)
+    taken = 0
+    while limit is None or taken < limit:
+        message = await declared.get(no_ack=False, fail=False)
+        if message is None:
+            return
+        taken += 1
+        yield message

@@ -1,0 +1,222 @@
+"""Composition shared by the services: how an API process and a worker process are put together.
+
+A service describes itself once (`ServiceDefinition`: its name, settings, routers, consumers, jobs,
+migrations and demo data); `build_api` and `build_worker` turn that into ASGI apps, and the
+`clinic-ops` CLI finds every installed service through the `clinic.services` entry point group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from clinic_shared.auth import TokenVerifier
+from clinic_shared.db import create_engine, create_session_factory
+from clinic_shared.errors import DomainError
+from clinic_shared.logging import configure_logging, get_logger
+from clinic_shared.messaging import Broker, Consumer, ConsumerRunner, Topology
+from clinic_shared.outbox import OutboxRelay
+from clinic_shared.settings import ServiceSettings
+from clinic_shared.web import build_app, database_check
+
+log = get_logger(__name__)
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A timed job of the worker (sweeps, timeouts). Runs every `interval_s`; several workers may run
+    it at once, so the job itself claims its rows (`FOR UPDATE SKIP LOCKED`)."""
+
+    name: str
+    interval_s: float
+    run: Callable[[SessionFactory], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    settings_class: type[ServiceSettings]
+    root: Path = field(metadata={"doc": "service directory holding alembic.ini and migrations/"})
+    routers: Sequence[APIRouter] = ()
+    error_status: Mapping[type[DomainError], int] = field(default_factory=dict)
+    consumers: Sequence[Consumer] = ()
+    jobs: Sequence[PeriodicJob] = ()
+    seed: Callable[[SessionFactory], Awaitable[None]] | None = None
+
+    def api(self, settings: ServiceSettings) -> FastAPI:
+        return build_api(self, settings)
+
+    def worker(self, settings: ServiceSettings) -> FastAPI:
+        return build_worker(self, settings)
+
+    def settings(self) -> ServiceSettings:
+        """Settings from the environment (the class names its own env prefix)."""
+        return self.settings_class()  # type: ignore[call-arg]
+
+    def run_api(self) -> None:
+        """Console script `<service>-api`."""
+        settings = self.settings()
+        configure_logging(service=settings.service_name, level=settings.log_level)
+        serve(self.api(settings), settings=settings, port=settings.http_port)
+
+    def run_worker(self) -> None:
+        """Console script `<service>-worker`."""
+        settings = self.settings()
+        configure_logging(service=settings.service_name, level=settings.log_level)
+        serve(self.worker(settings), settings=settings, port=settings.worker_http_port)
+
+
+def discover_services() -> dict[str, ServiceDefinition]:
+    found: dict[str, ServiceDefinition] = {}
+    for entry in entry_points(group="clinic.services"):
+        definition = entry.load()
+        if not isinstance(definition, ServiceDefinition):
+            raise TypeError(f"entry point {entry.name} is not a ServiceDefinition")
+        found[definition.name] = definition
+    return dict(sorted(found.items()))
+
+
+def topology_of(settings: ServiceSettings) -> Topology:
+    return Topology(
+        prefix=settings.topology_prefix,
+        exchange=settings.exchange,
+        retry_delays_ms=settings.retry_delays_ms,
+        delivery_limit=settings.delivery_limit,
+    )
+
+
+def _database(settings: ServiceSettings, *, process: str) -> tuple[AsyncEngine, SessionFactory]:
+    engine = create_engine(
+        settings.database_url.get_secret_value(),
+        pool_size=settings.database_pool_size,
+        application_name=f"{settings.service_name}-{process}",
+    )
+    return engine, create_session_factory(engine)
+
+
+def build_api(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    engine, session_factory = _database(settings, process="api")
+    app = build_app(
+        service=settings.service_name,
+        title=definition.title,
+        description=definition.description,
+        engine=engine,
+        routers=definition.routers,
+        error_status=definition.error_status,
+        readiness={"database": database_check(engine)},
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.verifier = TokenVerifier(
+        public_key=settings.jwt_public_key.get_secret_value() if settings.jwt_public_key else None,
+        jwks_url=settings.jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return app
+
+
+def build_worker(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    """The worker process: consumers, outbox relay and timed jobs, with its own health endpoints."""
+    engine, session_factory = _database(settings, process="worker")
+    broker = Broker(
+        settings.amqp_url.get_secret_value(),
+        service=settings.service_name,
+        topology=topology_of(settings),
+        publish_timeout_s=settings.publish_timeout_s,
+    )
+    runners = [
+        ConsumerRunner(
+            consumer=consumer,
+            broker=broker,
+            session_factory=session_factory,
+            service=settings.service_name,
+            prefetch=settings.consumer_prefetch,
+        )
+        for consumer in definition.consumers
+    ]
+    relay = OutboxRelay(
+        engine=engine,
+        broker=broker,
+        service=settings.service_name,
+        database_url=settings.database_url.get_secret_value(),
+        batch_size=settings.outbox_batch_size,
+        poll_interval_s=settings.outbox_poll_interval_s,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await broker.connect()
+        for runner in runners:
+            await runner.start()
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(_repeat(job, session_factory), name=job.name) for job in definition.jobs]
+        log.info("worker_started", consumers=[r.consumer.name for r in runners], jobs=[j.name for j in definition.jobs])
+        try:
+            yield
+        finally:
+            for runner in runners:
+                await runner.stop()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await broker.close()
+            log.info("worker_stopped")
+
+    async def broker_ready() -> bool:
+        return broker.is_connected
+
+    async def consumers_ready() -> bool:
+        return all(runner.is_ready for runner in runners)
+
+    async def relay_ready() -> bool:
+        return relay.running
+
+    app = build_app(
+        service=settings.service_name,
+        title=f"{definition.title} worker",
+        description="Consumers, outbox relay and timed jobs.",
+        engine=engine,
+        routers=(),
+        error_status={},
+        readiness={
+            "database": database_check(engine),
+            "broker": broker_ready,
+            "consumers": consumers_ready,
+            "outbox_relay": relay_ready,
+        },
+        lifespan=lifespan,
+        docs=False,
+    )
+    app.state.runners = runners
+    app.state.relay = relay
+    return app
+
+
+async def _repeat(job: PeriodicJob, session_factory: SessionFactory) -> None:
+    while True:
+        try:
+            await job.run(session_factory)
+        except Exception:
+            log.exception("job_failed", job=job.name)
+        await asyncio.sleep(job.interval_s)
+
+
+def serve(app: FastAPI, *, settings: ServiceSettings, port: int) -> None:
+    uvicorn.run(app, host=settings.http_host, port=port, log_config=None, access_log=False, lifespan="on")
+

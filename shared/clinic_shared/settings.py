@@ -1,0 +1,65 @@
+"""The settings every service shares; each service subclasses it with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "staging", "production"]
+
+# Values that ship in examples, compose files and tutorials. Outside development a secret equal to
+# one of these (or containing one as its password) is refused at start-up, so a forgotten default
+# can never reach a clinic's data.
+PLACEHOLDER_SECRETS = frozenset({"", "guest", "postgres", "changeme", "change-me", "secret", "password", "dev"})
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Environment = "development"
+    service_name: str
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    database_url: SecretStr = Field(description="SQLAlchemy URL, postgresql+asyncpg://user:pass@host/db")
+    database_pool_size: int = Field(default=10, ge=1)
+
+    amqp_url: SecretStr = Field(description="amqp://user:pass@host:5672/vhost")
+    exchange: str = Field(default="clinic.events", description="the one durable topic exchange")
+    # Prefixes every exchange and queue name; tests use it so parallel runs never share a queue.
+    topology_prefix: str = ""
+    consumer_prefetch: int = Field(default=32, ge=1)
+    # Growing delays of the TTL retry queues, in milliseconds; their count is the retry budget.
+    retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
+    # Broker-side guard against crash loops (a message that kills the worker before it can be routed).
+    delivery_limit: int = Field(default=5, ge=1)
+    publish_timeout_s: float = Field(default=5.0, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1)
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+
+    http_host: str = "127.0.0.1"
+    http_port: int
+    worker_http_port: int
+
+    jwt_public_key: SecretStr | None = Field(default=None, description="PEM public key that signs tokens")
+    jwks_url: str | None = Field(default=None, description="issuer's JWKS document; used when no PEM is set")
+    jwt_issuer: str = "clinic-dev-issuer"
+    jwt_audience: str = "clinic-platform"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Self:
+        if self.environment == "development":
+            return self
+        for name in ("database_url", "amqp_url"):
+            password = urlsplit(getattr(self, name).get_secret_value()).password or ""
+            if password in PLACEHOLDER_SECRETS:
+                raise ValueError(f"{name} uses a placeholder password; set a real secret for {self.environment}")
+        if self.jwt_public_key is None and not self.jwks_url:
+            raise ValueError(f"set jwt_public_key or jwks_url for {self.environment}")
+        return self
+
+    @property
+    def exchange_name(self) -> str:
+        return f"{self.topology_prefix}{self.exchange}"

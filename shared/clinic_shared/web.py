@@ -1,0 +1,242 @@
+"""What every service's HTTP process has: request context and metrics middleware, one error body,
+`/healthz`, `/readyz`, `/metrics`, and an OpenAPI page that works offline."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import swagger_ui_bundle
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clinic_shared import context
+from clinic_shared.auth import Forbidden, NotAuthenticated
+from clinic_shared.errors import Conflict, DomainError, InvalidInput, NotFound
+from clinic_shared.logging import get_logger
+from clinic_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from clinic_shared.outbox import export_lag_metrics
+
+log = get_logger(__name__)
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer has this shape."""
+
+    code: str
+    message: str
+    field: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry for a route's `responses=`: the shared error body."""
+    return {"model": ErrorBody, "description": description}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: error_response("Missing or invalid bearer token"),
+    403: error_response("Role or clinic outside the caller's scope"),
+    422: error_response("Invalid input; `field` names it"),
+}
+
+BASE_ERROR_STATUS: Mapping[type[DomainError], int] = {
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+}
+
+
+class RequestContextMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware task hop): request id in and out, metrics, one log line."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        traceparent = headers.get(b"traceparent", b"").decode("latin-1") or None
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with context.bound(correlation_id=request_id, traceparent=traceparent):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = getattr(scope.get("route"), "path", "unmatched")
+                method = scope["method"]
+                HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+                HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
+                log.info("http_request", method=method, route=route, status=status, ms=round(elapsed * 1000, 2))
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    body = ErrorBody(code=code, message=message, **extra).model_dump(exclude_none=True)
+    return JSONResponse(body, status_code=status)
+
+
+def install_error_handlers(app: FastAPI, error_status: Mapping[type[DomainError], int]) -> None:
+    table = {**BASE_ERROR_STATUS, **error_status}
+
+    async def on_domain_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, DomainError)
+        status = next((table[cls] for cls in type(error).__mro__ if cls in table), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        response = _error(status, error.code, error.message, field=error.field)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    async def on_validation_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        details = [
+            {"field": ".".join(str(part) for part in e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in error.errors()
+        ]
+        first = details[0] if details else {"field": None, "message": "invalid request"}
+        return _error(422, "validation_error", str(first["message"]), field=first["field"], errors=details)
+
+    async def on_http_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        return _error(error.status_code, f"http_{error.status_code}", str(error.detail))
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+def health_router(*, service: str, engine: AsyncEngine, checks: Mapping[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["operations"], include_in_schema=True)
+
+    @router.get("/healthz", summary="Process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @router.get(
+        "/readyz",
+        summary="Dependencies reachable",
+        responses={503: {"description": "a dependency is not ready; `checks` says which"}},
+    )
+    async def readyz() -> JSONResponse:
+        results = {name: await _safely(check) for name, check in checks.items()}
+        ready = all(results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "service": service, "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        try:
+            await export_lag_metrics(engine, service=service)
+        except Exception:  # metrics must still answer while the database is down
+            log.warning("outbox_lag_unavailable")
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _safely(check: ReadinessCheck) -> bool:
+    try:
+        return await check()
+    except Exception:
+        return False
+
+
+def database_check(engine: AsyncEngine) -> ReadinessCheck:
+    async def check() -> bool:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+
+    return check
+
+
+def mount_offline_docs(app: FastAPI, *, title: str) -> None:
+    """Swagger UI from the installed `swagger-ui-bundle` package: no CDN, works on a closed network."""
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} API",
+            swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs/assets/favicon-32x32.png",
+        )
+
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def build_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    engine: AsyncEngine,
+    routers: Sequence[APIRouter],
+    error_status: Mapping[type[DomainError], int],
+    readiness: Mapping[str, ReadinessCheck],
+    lifespan: Lifespan | None = None,
+    version: str = "0.1.0",
+    docs: bool = True,
+) -> FastAPI:
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title, description=description, version=version, docs_url=None, redoc_url=None, lifespan=run
+    )
+    app.add_middleware(RequestContextMiddleware, service=service)
+    install_error_handlers(app, error_status)
+    app.include_router(health_router(service=service, engine=engine, checks=readiness))
+    for router in routers:
+        app.include_router(router)
+    if docs:
+        mount_offline_docs(app, title=title)
+    return app
