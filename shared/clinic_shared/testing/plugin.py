@@ -1,0 +1,175 @@
+"""Pytest fixtures for every service's tests: real PostgreSQL and RabbitMQ, a fresh Alembic-migrated
+database per service per run, and a topology prefix unique to the run, so two runs never collide.
+
+Load it from a conftest: `pytest_plugins = ["clinic_shared.testing.plugin"]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+import aio_pika
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from clinic_shared import auth
+from clinic_shared.db import asyncpg_dsn
+from clinic_shared.migrations import upgrade
+from clinic_shared.runtime import ServiceDefinition, discover_services, topology_of
+from clinic_shared.settings import ServiceSettings
+from clinic_shared.testing.dependencies import POSTGRES, RABBITMQ, DependencyMissing, provided
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@dataclass
+class TestEnvironment:
+    """The run's infrastructure and how to reach it; `settings()` builds a service's test settings."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    postgres_url: str
+    amqp_url: str
+    run_id: str
+    private_key: str
+    public_key: str
+    extra_queues: set[str] = field(default_factory=set)
+
+    @property
+    def topology_prefix(self) -> str:
+        return f"t{self.run_id}."
+
+    def database_name(self, service: str) -> str:
+        return f"t_{self.run_id}_{service}"
+
+    def database_url(self, service: str) -> str:
+        url = make_url(self.postgres_url).set(drivername="postgresql+asyncpg", database=self.database_name(service))
+        return url.render_as_string(hide_password=False)
+
+    def settings(self, definition: ServiceDefinition, **overrides: Any) -> ServiceSettings:
+        values: dict[str, Any] = {
+            "environment": "development",
+            "database_url": self.database_url(definition.name),
+            "database_pool_size": 5,
+            "amqp_url": self.amqp_url,
+            "topology_prefix": self.topology_prefix,
+            "retry_delays_ms": (200, 400, 800),
+            "jwt_public_key": self.public_key,
+            "log_level": "WARNING",
+        }
+        values.update(overrides)
+        return definition.settings_class(**values)
+
+    def token(
+        self,
+        role: auth.Role,
+        *,
+        clinics: list[UUID] | None = None,
+        appointments: list[UUID] | None = None,
+        subject: str = "test-user",
+        ttl: timedelta = timedelta(minutes=30),
+    ) -> str:
+        return auth.mint_token(
+            self.private_key,
+            subject=subject,
+            role=role,
+            clinic_ids=clinics,
+            appointment_ids=appointments,
+            issuer="clinic-dev-issuer",
+            audience="clinic-platform",
+            ttl=ttl,
+        )
+
+    def auth_header(self, role: auth.Role, *, clinics: list[UUID] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, clinics=clinics)}"}
+
+    async def create_database(self, name: str) -> None:
+        connection = await asyncpg.connect(asyncpg_dsn(self.postgres_url))
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    async def drop_database(self, name: str) -> None:
+        connection = await asyncpg.connect(asyncpg_dsn(self.postgres_url))
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    try:
+        with provided(POSTGRES) as (url, _):
+            yield url
+    except DependencyMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    try:
+        with provided(RABBITMQ) as (url, _):
+            yield url
+    except DependencyMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+async def test_env(postgres_url: str, amqp_url: str) -> AsyncIterator[TestEnvironment]:
+    private_key, public_key = auth.generate_keypair()
+    env = TestEnvironment(
+        postgres_url=postgres_url,
+        amqp_url=amqp_url,
+        run_id=uuid.uuid4().hex[:10],
+        private_key=private_key,
+        public_key=public_key,
+    )
+    yield env
+    await _delete_topology(env)
+
+
+@pytest.fixture(scope="session")
+async def service_databases(test_env: TestEnvironment) -> AsyncIterator[dict[str, str]]:
+    """Every installed service's database, created fresh and migrated by Alembic for this run."""
+    services = discover_services()
+    urls = {}
+    for name, definition in services.items():
+        await test_env.create_database(test_env.database_name(name))
+        urls[name] = test_env.database_url(name)
+        await asyncio.to_thread(upgrade, definition.root, urls[name])
+    yield urls
+    for name in services:
+        await test_env.drop_database(test_env.database_name(name))
+
+
+async def _delete_topology(env: TestEnvironment) -> None:
+    """Remove the run's queues and exchanges; a broker left full of test queues slows every later run."""
+    queues = set(env.extra_queues)
+    for definition in discover_services().values():
+        settings = env.settings(definition)
+        topology = topology_of(settings)
+        for consumer in definition.consumers:
+            names = topology.queue_names(service=settings.service_name, consumer=consumer.name)
+            queues.update({names.main, names.error, *names.retries})
+    connection = await aio_pika.connect(env.amqp_url)
+    try:
+        for queue in queues:
+            channel = await connection.channel()
+            await channel.queue_delete(queue)
+            await channel.close()
+        channel = await connection.channel()
+        for exchange in ("clinic.events", "clinic.events.dead-letter"):
+            await channel.exchange_delete(f"{env.topology_prefix}{exchange}")
+        await channel.close()
+    finally:
+        await connection.close()
