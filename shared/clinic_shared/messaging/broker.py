@@ -18,6 +18,9 @@ from clinic_shared.messaging.topology import Topology
 
 log = get_logger(__name__)
 
+# How soon a robust connection tries again after losing the broker (aio-pika's default is 5 s).
+RECONNECT_INTERVAL_S = 1.0
+
 
 def message_from_body(body: Mapping[str, Any], *, headers: Mapping[str, Any] | None = None) -> aio_pika.Message:
     """An AMQP message for an envelope: the body is the whole envelope, the properties repeat what
@@ -65,7 +68,9 @@ class Broker:
         for attempt in range(1, attempts + 1):
             try:
                 self._connection = await aio_pika.connect_robust(
-                    self._url, client_properties={"connection_name": f"{self._service}-{id(self):x}"}
+                    self._url,
+                    client_properties={"connection_name": f"{self._service}-{id(self):x}"},
+                    reconnect_interval=RECONNECT_INTERVAL_S,
                 )
                 break
             except (ConnectionError, OSError, aio_pika.exceptions.AMQPConnectionError) as error:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from alembic.operations import Operations
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Integer, Table, Text, Uuid, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert

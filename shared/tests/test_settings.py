@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from clinic_shared.settings import ServiceSettings
+
+pytestmark = pytest.mark.unit
+
+REAL = {
+    "service_name": "booking",
+    "http_port": 8001,
+    "worker_http_port": 8101,
+    "database_url": "postgresql+asyncpg://booking:s3cr3t-from-vault@db/booking",
+    "amqp_url": "amqp://booking:an0ther-s3cret@mq:5672/",
+    "jwt_public_key": "-----BEGIN PUBLIC KEY-----...",
+}
+
+
+def test_production_settings_with_real_secrets_are_accepted() -> None:
+    settings = ServiceSettings(environment="production", **REAL)
+    assert settings.exchange_name == "clinic.events"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amqp_url", "amqp://guest:guest@mq:5672/"),
+        ("database_url", "postgresql+asyncpg://postgres:postgres@db/booking"),
+        ("database_url", "postgresql+asyncpg://booking@db/booking"),
+        ("database_url", "postgresql+asyncpg://booking:changeme@db/booking"),
+    ],
+)
+def test_placeholder_secrets_are_refused_outside_development(field: str, value: str) -> None:
+    with pytest.raises(ValidationError, match=f"{field} uses a placeholder password"):
+        ServiceSettings(environment="production", **{**REAL, field: value})
+
+
+def test_a_verification_key_is_required_outside_development() -> None:
+    with pytest.raises(ValidationError, match="jwt_public_key or jwks_url"):
+        ServiceSettings(environment="staging", **{**REAL, "jwt_public_key": None})
+
+
+def test_development_accepts_the_local_defaults() -> None:
+    settings = ServiceSettings(
+        **{**REAL, "amqp_url": "amqp://guest:guest@127.0.0.1:5672/", "jwt_public_key": None}
+    )
+    assert settings.environment == "development"
+
+
+def test_secrets_do_not_show_in_the_settings_repr() -> None:
+    assert "s3cr3t-from-vault" not in repr(ServiceSettings(environment="production", **REAL))
