@@ -45,6 +45,12 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class IdentityProviderUnavailable(DomainError):
+    """The issuer's keys could not be fetched: the caller's token may be fine, we cannot tell."""
+
+    code = "identity_provider_unavailable"
+
+
 @dataclass(frozen=True)
 class Principal:
     subject: str
@@ -96,7 +102,10 @@ class TokenVerifier:
             return self._public_key
         if self._jwks is not None:
             # PyJWKClient fetches over blocking HTTP on a cache miss; keep it off the event loop.
-            return (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+            try:
+                return (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+            except jwt.PyJWKClientConnectionError as error:
+                raise IdentityProviderUnavailable("the identity provider's keys are unreachable") from error
         raise NotAuthenticated("token verification is not configured (set JWT_PUBLIC_KEY or JWKS_URL)")
 
 

@@ -134,8 +134,19 @@ def errors() -> None:
     """Error queues: messages a consumer could not handle."""
 
 
-def _with_broker(action: Callable[[aio_pika.abc.AbstractRobustConnection], Awaitable[T]]) -> T:
-    definition = next(iter(discover_services().values()))
+def _owner(queue: str) -> ServiceDefinition:
+    """The service whose consumer owns `queue`: its broker user is the one allowed to touch it."""
+    for definition in discover_services().values():
+        settings = definition.settings()
+        topology = topology_of(settings)
+        for consumer in definition.consumers:
+            names = topology.queue_names(service=settings.service_name, consumer=consumer.name)
+            if queue in (names.main, names.error, *names.retries):
+                return definition
+    raise click.BadParameter(f"no service owns {queue}; `clinic-ops errors list` shows the error queues")
+
+
+def _with_broker(definition: ServiceDefinition, action: Callable[[aio_pika.abc.AbstractRobustConnection], Awaitable[T]]) -> T:
     url = definition.settings().amqp_url.get_secret_value()
 
     async def run() -> T:
@@ -151,20 +162,21 @@ def _with_broker(action: Callable[[aio_pika.abc.AbstractRobustConnection], Await
 @errors.command("list")
 def errors_list() -> None:
     """Every consumer's error queue with its message count."""
-    queues = []
     for definition in discover_services().values():
         settings = definition.settings()
         topology = topology_of(settings)
-        queues += [
+        queues = [
             topology.queue_names(service=settings.service_name, consumer=consumer.name).error
             for consumer in definition.consumers
         ]
 
-    async def depths(connection: aio_pika.abc.AbstractRobustConnection) -> list[int | None]:
-        return [await operations.count(connection, queue) for queue in queues]
+        async def depths(
+            connection: aio_pika.abc.AbstractRobustConnection, queues: list[str] = queues
+        ) -> list[int | None]:
+            return [await operations.count(connection, queue) for queue in queues]
 
-    for queue, depth in zip(queues, _with_broker(depths), strict=True):
-        click.echo(f"{queue:<60} {'not declared yet' if depth is None else depth}")
+        for queue, depth in zip(queues, _with_broker(definition, depths) if queues else [], strict=True):
+            click.echo(f"{queue:<60} {'not declared yet' if depth is None else depth}")
 
 
 @errors.command("show")
@@ -172,7 +184,7 @@ def errors_list() -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def errors_show(queue: str, limit: int) -> None:
     """What failed in QUEUE and why (headers only; bodies may hold contact details)."""
-    for letter in _with_broker(lambda c: operations.peek(c, queue, limit=limit)):
+    for letter in _with_broker(_owner(queue), lambda c: operations.peek(c, queue, limit=limit)):
         click.echo(json.dumps(letter.__dict__))
 
 
@@ -185,7 +197,7 @@ def errors_replay(queue: str, message_ids: tuple[str, ...], everything: bool) ->
     if not message_ids and not everything:
         raise click.UsageError("name --message-id(s) or say --all")
     ids = None if everything else set(message_ids)
-    click.echo(f"replayed {_with_broker(lambda c: operations.replay(c, queue, message_ids=ids))}")
+    click.echo(f"replayed {_with_broker(_owner(queue), lambda c: operations.replay(c, queue, message_ids=ids))}")
 
 
 @errors.command("purge")
@@ -198,7 +210,7 @@ def errors_purge(queue: str, message_ids: tuple[str, ...], everything: bool) -> 
     if not message_ids and not everything:
         raise click.UsageError("name --message-id(s) or say --all")
     ids = None if everything else set(message_ids)
-    click.echo(f"purged {_with_broker(lambda c: operations.purge(c, queue, message_ids=ids))}")
+    click.echo(f"purged {_with_broker(_owner(queue), lambda c: operations.purge(c, queue, message_ids=ids))}")
 
 
 # --- development tokens and keys ------------------------------------------------------------------

@@ -28,6 +28,8 @@ def create_engine(database_url: str, *, pool_size: int = 10, application_name: s
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # Exception text travels into logs and error-queue headers; bound values may be personal data.
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": application_name}},
     )
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from aio_pika.exceptions import DeliveryError, PublishError
-from sqlalchemy import func, insert, select, update
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -24,7 +24,7 @@ from clinic_shared.db import asyncpg_dsn
 from clinic_shared.events.envelope import Envelope, Event
 from clinic_shared.logging import get_logger
 from clinic_shared.metrics import EVENTS_PUBLISHED, OUTBOX_LAG, OUTBOX_PENDING
-from clinic_shared.tables import OUTBOX_CHANNEL, outbox
+from clinic_shared.tables import OUTBOX_CHANNEL, outbox, processed_messages
 
 if TYPE_CHECKING:  # the broker's package imports this module
     from clinic_shared.messaging.broker import Broker
@@ -76,6 +76,28 @@ async def measure_lag(connection: AsyncConnection | AsyncSession) -> OutboxLag:
         )
     ).one()
     return OutboxLag(pending=int(row[0]), oldest_age_s=float(row[1]))
+
+
+async def prune_plumbing(engine: AsyncEngine, *, retention_hours: int, batch: int = 5_000) -> int:
+    """Delete published outbox rows and processed-message records older than the retention.
+
+    Published rows still hold whole event bodies (a patient's contact details among them), and the
+    dedupe record only has to outlive any plausible redelivery. Deletes go in batches so a large
+    backlog never holds long locks.
+    """
+    removed = 0
+    async with engine.begin() as connection:
+        for table, column in ((outbox, outbox.c.published_at), (processed_messages, processed_messages.c.processed_at)):
+            keys = list(table.primary_key.columns)
+            expired = (
+                select(*keys)
+                .where(column < func.now() - func.make_interval(0, 0, 0, 0, retention_hours))
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+            result = await connection.execute(delete(table).where(tuple_(*keys).in_(expired)))
+            removed += result.rowcount or 0
+    return removed
 
 
 async def export_lag_metrics(engine: AsyncEngine, *, service: str) -> None:
@@ -154,8 +176,12 @@ class OutboxRelay:
                 return_exceptions=True,
             )
             confirmed = [row for row, result in zip(rows, results, strict=True) if result is None]
-            refused = [(row, r) for row, r in zip(rows, results, strict=True) if isinstance(r, DeliveryError)]
-            lost = [r for r in results if isinstance(r, BaseException) and not isinstance(r, DeliveryError)]
+            lost = [r for r in results if isinstance(r, BROKER_UNAVAILABLE) and not isinstance(r, DeliveryError)]
+            refused = [
+                (row, r)
+                for row, r in zip(rows, results, strict=True)
+                if isinstance(r, BaseException) and (isinstance(r, DeliveryError) or not isinstance(r, BROKER_UNAVAILABLE))
+            ]
             if confirmed:
                 await self._mark_published(connection, [row.id for row in confirmed])
                 for row in confirmed:
@@ -170,8 +196,14 @@ class OutboxRelay:
     async def _mark_published(self, connection: AsyncConnection, ids: list[int]) -> None:
         await connection.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now()))
 
-    async def _defer(self, connection: AsyncConnection, row_id: int, error: DeliveryError) -> None:
-        reason = "unroutable: no queue is bound for this routing key" if isinstance(error, PublishError) else "nack"
+    async def _defer(self, connection: AsyncConnection, row_id: int, error: BaseException) -> None:
+        """The broker refused this row, or the row itself is bad: retry it later, record why."""
+        if isinstance(error, PublishError):
+            reason = "unroutable: no queue is bound for this routing key"
+        elif isinstance(error, DeliveryError):
+            reason = "nack: the broker refused the message"
+        else:
+            reason = f"unpublishable row: {type(error).__name__}"
         log.warning("outbox_row_deferred", outbox_id=row_id, reason=reason)
         backoff = func.least(ROW_BACKOFF_BASE_S * func.power(2, outbox.c.attempts), ROW_BACKOFF_CAP_S)
         await connection.execute(
@@ -194,15 +226,23 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_interval_s)
                 continue
             lost = asyncio.Event()
-            connection.add_termination_listener(lambda _: lost.set())
+            connection.add_termination_listener(lambda _, lost=lost: lost.set())
             try:
                 await connection.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
                 self._wake.set()  # rows may have arrived while we were not listening
                 await lost.wait()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("outbox_listen_lost", error=type(error).__name__)
             finally:
                 with contextlib.suppress(Exception):
                     await connection.close()
+            await asyncio.sleep(self._poll_interval_s)
 
 
 class BrokerUnavailable(RuntimeError):
     pass
+
+
+# Failures that say "the broker is away or slow", not "this row is bad": the relay pauses and the
+# rows wait untouched. Anything else a publish raises is the row's own problem and defers that row.
+BROKER_UNAVAILABLE: tuple[type[BaseException], ...] = CONNECTION_EXCEPTIONS

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from clinic_shared.db import create_engine, create_session_factory
 from clinic_shared.errors import DomainError
 from clinic_shared.logging import configure_logging, get_logger
 from clinic_shared.messaging import Broker, Consumer, ConsumerRunner, Topology
-from clinic_shared.outbox import OutboxRelay
+from clinic_shared.outbox import OutboxRelay, prune_plumbing
 from clinic_shared.settings import ServiceSettings
 from clinic_shared.web import build_app, database_check
 
@@ -119,6 +120,7 @@ def build_api(definition: ServiceDefinition, settings: ServiceSettings) -> FastA
         readiness={"database": database_check(engine)},
     )
     app.state.settings = settings
+    app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.verifier = TokenVerifier(
         public_key=settings.jwt_public_key.get_secret_value() if settings.jwt_public_key else None,
@@ -163,7 +165,12 @@ def build_worker(definition: ServiceDefinition, settings: ServiceSettings) -> Fa
         for runner in runners:
             await runner.start()
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
-        tasks += [asyncio.create_task(_repeat(job, session_factory), name=job.name) for job in definition.jobs]
+        tasks += [
+            asyncio.create_task(_every(job.name, job.interval_s, partial(job.run, session_factory)), name=job.name)
+            for job in definition.jobs
+        ]
+        prune = partial(prune_plumbing, engine, retention_hours=settings.plumbing_retention_hours)
+        tasks.append(asyncio.create_task(_every("plumbing-retention", 3600, prune), name="plumbing-retention"))
         log.info("worker_started", consumers=[r.consumer.name for r in runners], jobs=[j.name for j in definition.jobs])
         try:
             yield
@@ -208,13 +215,13 @@ def build_worker(definition: ServiceDefinition, settings: ServiceSettings) -> Fa
     return app
 
 
-async def _repeat(job: PeriodicJob, session_factory: SessionFactory) -> None:
+async def _every(name: str, interval_s: float, run: Callable[[], Awaitable[object]]) -> None:
     while True:
         try:
-            await job.run(session_factory)
+            await run()
         except Exception:
-            log.exception("job_failed", job=job.name)
-        await asyncio.sleep(job.interval_s)
+            log.exception("job_failed", job=name)
+        await asyncio.sleep(interval_s)
 
 
 def serve(app: FastAPI, *, settings: ServiceSettings, port: int) -> None:

@@ -13,13 +13,16 @@ Environment = Literal["development", "staging", "production"]
 # Values that ship in examples, compose files and tutorials. Outside development a secret equal to
 # one of these (or containing one as its password) is refused at start-up, so a forgotten default
 # can never reach a clinic's data.
+DEVELOPMENT_ISSUER = "clinic-dev-issuer"
+
 PLACEHOLDER_SECRETS = frozenset({"", "guest", "postgres", "changeme", "change-me", "secret", "password", "dev"})
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    environment: Environment = "development"
+    # No default: a deployment that forgets to say what it is must not silently get development's leniency.
+    environment: Environment
     service_name: str
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -38,6 +41,8 @@ class ServiceSettings(BaseSettings):
     publish_timeout_s: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1)
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+    # Published outbox rows and dedupe records are deleted after this long.
+    plumbing_retention_hours: int = Field(default=168, ge=1)
 
     http_host: str = "127.0.0.1"
     http_port: int
@@ -45,7 +50,7 @@ class ServiceSettings(BaseSettings):
 
     jwt_public_key: SecretStr | None = Field(default=None, description="PEM public key that signs tokens")
     jwks_url: str | None = Field(default=None, description="issuer's JWKS document; used when no PEM is set")
-    jwt_issuer: str = "clinic-dev-issuer"
+    jwt_issuer: str = DEVELOPMENT_ISSUER
     jwt_audience: str = "clinic-platform"
 
     @model_validator(mode="after")
@@ -58,6 +63,8 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"{name} uses a placeholder password; set a real secret for {self.environment}")
         if self.jwt_public_key is None and not self.jwks_url:
             raise ValueError(f"set jwt_public_key or jwks_url for {self.environment}")
+        if self.jwt_issuer == DEVELOPMENT_ISSUER:
+            raise ValueError(f"jwt_issuer is the development issuer; name the real issuer for {self.environment}")
         return self
 
     @property

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinic_shared import context
-from clinic_shared.auth import Forbidden, NotAuthenticated
+from clinic_shared.auth import Forbidden, IdentityProviderUnavailable, NotAuthenticated
 from clinic_shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from clinic_shared.logging import get_logger
 from clinic_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -64,6 +64,7 @@ BASE_ERROR_STATUS: Mapping[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,
+    IdentityProviderUnavailable: 503,
 }
 
 

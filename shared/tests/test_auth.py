@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -9,7 +10,16 @@ from uuid import uuid4
 
 import pytest
 
-from clinic_shared.auth import NotAuthenticated, Principal, Role, TokenVerifier, generate_keypair, jwks_document, mint_token
+from clinic_shared.auth import (
+    IdentityProviderUnavailable,
+    NotAuthenticated,
+    Principal,
+    Role,
+    TokenVerifier,
+    generate_keypair,
+    jwks_document,
+    mint_token,
+)
 
 KEYS = generate_keypair()
 OTHER_KEYS = generate_keypair()
@@ -97,3 +107,13 @@ async def test_tokens_are_verified_against_the_issuers_jwks(jwks_url: str) -> No
     assert (await verifier.verify(_token())).role is Role.CLINIC_MANAGER
     with pytest.raises(NotAuthenticated):
         await verifier.verify(_token(private_key=OTHER_KEYS[0]))
+
+
+@pytest.mark.integration
+async def test_an_unreachable_identity_provider_is_not_mistaken_for_a_bad_token() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    verifier = _verifier(public_key=None, jwks_url=f"http://127.0.0.1:{closed_port}/jwks.json")
+    with pytest.raises(IdentityProviderUnavailable):
+        await verifier.verify(_token())

@@ -102,6 +102,15 @@ def test_a_change_inside_a_nested_object_is_found(schema: dict[str, Any]) -> Non
 
 
 @pytest.mark.unit
+def test_a_narrower_bound_is_incompatible_and_a_looser_one_is_not(schema: dict[str, Any]) -> None:
+    narrower, looser = copy.deepcopy(schema), copy.deepcopy(schema)
+    narrower["$defs"]["Address"]["properties"]["city"]["maxLength"] = 50
+    looser["$defs"]["Address"]["properties"]["city"]["maxLength"] = 200
+    assert contracts.incompatibilities(schema, narrower) == ["$.payload.address.city: maxLength lowered to 50"]
+    assert contracts.incompatibilities(schema, looser) == []
+
+
+@pytest.mark.unit
 def test_a_new_enum_value_is_incompatible() -> None:
     old = {"type": "object", "properties": {"reason": {"enum": ["a", "b"], "type": "string"}}, "required": ["reason"]}
     new = json.loads(json.dumps(old))

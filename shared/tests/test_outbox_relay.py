@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clinic_shared.outbox import OutboxRelay
+from clinic_shared.outbox import OutboxRelay, prune_plumbing
 from clinic_shared.tables import outbox
 from clinic_shared.testing.messaging import Harness, clinic_event, drain, eventually
 
@@ -142,3 +142,39 @@ async def _next(queue, *, timeout_s: float):  # type: ignore[no-untyped-def]
             return message
         await asyncio.sleep(0.02)
     raise AssertionError(f"nothing arrived within {timeout_s}s")
+
+
+async def test_a_malformed_row_is_deferred_with_its_reason_and_does_not_stall_the_others(harness: Harness) -> None:
+    observer = await harness.observer()
+    [broken, healthy] = await harness.emit(clinic_event(), clinic_event())
+    async with harness.engine.begin() as connection:
+        await connection.execute(
+            outbox.update().where(outbox.c.message_id == broken.message_id).values(body={"not": "an envelope"})
+        )
+
+    assert await harness.relay().publish_pending() == 2
+
+    seen = [json.loads(m.body)["message_id"] for m in await drain(observer)]
+    assert seen == [str(healthy.message_id)]
+    async with harness.engine.connect() as connection:
+        row = (await connection.execute(select(outbox).where(outbox.c.message_id == broken.message_id))).one()
+    assert row.published_at is None
+    assert row.last_error == "unpublishable row: KeyError"
+
+
+async def test_published_rows_and_old_dedupe_records_are_pruned_after_the_retention(harness: Harness) -> None:
+    await harness.observer()
+    await harness.emit(clinic_event(), clinic_event())
+    assert await harness.relay().publish_pending() == 2
+    [pending] = await harness.emit(clinic_event())
+    async with harness.engine.begin() as connection:
+        await connection.execute(
+            outbox.update().where(outbox.c.published_at.is_not(None)).values(published_at=func.now() - text("interval '2 hours'"))
+        )
+
+    removed = await prune_plumbing(harness.engine, retention_hours=1)
+
+    assert removed >= 2
+    async with harness.engine.connect() as connection:
+        left = [row.message_id for row in await connection.execute(select(outbox.c.message_id))]
+    assert left == [pending.message_id], "an unpublished row must never be pruned"

@@ -14,6 +14,7 @@ REAL = {
     "database_url": "postgresql+asyncpg://booking:s3cr3t-from-vault@db/booking",
     "amqp_url": "amqp://booking:an0ther-s3cret@mq:5672/",
     "jwt_public_key": "-----BEGIN PUBLIC KEY-----...",
+    "jwt_issuer": "https://id.clinics.example",
 }
 
 
@@ -41,11 +42,22 @@ def test_a_verification_key_is_required_outside_development() -> None:
         ServiceSettings(environment="staging", **{**REAL, "jwt_public_key": None})
 
 
+def test_the_development_issuer_is_refused_outside_development() -> None:
+    with pytest.raises(ValidationError, match="development issuer"):
+        ServiceSettings(environment="production", **{**REAL, "jwt_issuer": "clinic-dev-issuer"})
+
+
+def test_the_environment_must_be_named() -> None:
+    with pytest.raises(ValidationError, match="environment"):
+        ServiceSettings(**REAL)
+
+
 def test_development_accepts_the_local_defaults() -> None:
     settings = ServiceSettings(
-        **{**REAL, "amqp_url": "amqp://guest:guest@127.0.0.1:5672/", "jwt_public_key": None}
+        environment="development",
+        **{**REAL, "amqp_url": "amqp://guest:guest@127.0.0.1:5672/", "jwt_public_key": None},
     )
-    assert settings.environment == "development"
+    assert settings.jwt_public_key is None
 
 
 def test_secrets_do_not_show_in_the_settings_repr() -> None:

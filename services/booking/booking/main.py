@@ -26,7 +26,6 @@ SERVICE = ServiceDefinition(
 )
 
 
-
 def create_app(settings: BookingSettings) -> FastAPI:
     return SERVICE.api(settings)
 

@@ -32,7 +32,7 @@ async def register_clinic(
     clinic = Clinic.register(name=name, address=address, timezone=timezone, phone=phone, opening_hours=opening_hours)
     async with uow:
         await uow.clinics.add(clinic)
-        uow.outbox.add(clinic_changed(clinic), correlation_id=str(clinic.id))
+        uow.outbox.add(clinic_changed(clinic))
         await uow.commit()
     return clinic
 
@@ -53,7 +53,7 @@ async def change_clinic(
             name=name, address=address, timezone=timezone, phone=phone, opening_hours=opening_hours
         )
         await uow.clinics.save(clinic)
-        uow.outbox.add(clinic_changed(clinic), correlation_id=str(clinic.id))
+        uow.outbox.add(clinic_changed(clinic))
         await uow.commit()
     return clinic
 

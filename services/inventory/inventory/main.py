@@ -24,7 +24,6 @@ SERVICE = ServiceDefinition(
 )
 
 
-
 def create_app(settings: InventorySettings) -> FastAPI:
     return SERVICE.api(settings)
 

@@ -24,7 +24,6 @@ SERVICE = ServiceDefinition(
 )
 
 
-
 def create_app(settings: NotificationsSettings) -> FastAPI:
     return SERVICE.api(settings)
 

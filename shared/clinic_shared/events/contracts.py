@@ -1,9 +1,10 @@
 """JSON Schemas of the event catalogue, committed beside this module, and the compatibility rule.
 
 A committed schema is a promise to every consumer. A change to the models is compatible when it
-only adds optional fields; removing or renaming a field, changing a field's type (including
-nullability or an enum's values), adding a required field or making a required one optional is
-not: that needs a new event version (`...v2`) published beside the old one.
+only adds optional fields (or loosens a bound); removing or renaming a field, changing a field's
+type (including nullability or an enum's values), adding a required field, making a required one
+optional, or narrowing a bound or pattern is not: that needs a new event version (`...v2`)
+published beside the old one.
 """
 
 from __future__ import annotations
@@ -93,10 +94,27 @@ def _compare(old: Schema, old_doc: Schema, new: Schema, new_doc: Schema, *, path
         return
     for old_alt in old_alts:
         new_alt = next(alt for alt in new_alts if _shape(alt) == _shape(old_alt))
+        yield from _tightened(old_alt, new_alt, path=path)
         if old_alt.get("type") == "object":
             yield from _compare_object(old_alt, old_doc, new_alt, new_doc, path=path)
         elif old_alt.get("type") == "array" and "items" in old_alt and "items" in new_alt:
             yield from _compare(old_alt["items"], old_doc, new_alt["items"], new_doc, path=f"{path}[]")
+
+
+_LOWER_BOUNDS = ("minLength", "minimum", "exclusiveMinimum", "minItems")
+_UPPER_BOUNDS = ("maxLength", "maximum", "exclusiveMaximum", "maxItems")
+
+
+def _tightened(old: Schema, new: Schema, *, path: str) -> Iterator[str]:
+    """A narrower value range: stored or in-flight messages valid before may now be refused."""
+    for bound in _LOWER_BOUNDS:
+        if bound in new and (bound not in old or new[bound] > old[bound]):
+            yield f"{path}: {bound} raised to {new[bound]}"
+    for bound in _UPPER_BOUNDS:
+        if bound in new and (bound not in old or new[bound] < old[bound]):
+            yield f"{path}: {bound} lowered to {new[bound]}"
+    if "pattern" in new and new.get("pattern") != old.get("pattern"):
+        yield f"{path}: pattern changed to {new['pattern']}"
 
 
 def _compare_object(old: Schema, old_doc: Schema, new: Schema, new_doc: Schema, *, path: str) -> Iterator[str]:

@@ -17,6 +17,8 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 
 from clinic_shared.messaging.consumer import ATTEMPTS_HEADER
 
+PUBLISH_TIMEOUT_S = 10.0
+
 _FAILURE_HEADERS = (ATTEMPTS_HEADER, "x-error-reason", "x-exception", "x-exception-message", "x-failed-consumer", "x-failed-at")
 
 
@@ -34,12 +36,16 @@ class DeadLetter:
     @classmethod
     def of(cls, message: AbstractIncomingMessage) -> DeadLetter:
         headers: dict[str, Any] = dict(message.headers or {})
+        # A message the broker dead-lettered itself (delivery limit: the worker kept dying on it)
+        # carries only RabbitMQ's x-death record, not our headers.
+        deaths = headers.get("x-death") or [{}]
+        broker_reason = _text(deaths[0].get("reason")) if isinstance(deaths, list) and deaths else None
         return cls(
             message_id=message.message_id,
             type=message.type,
             correlation_id=message.correlation_id,
             attempts=headers.get(ATTEMPTS_HEADER),
-            reason=_text(headers.get("x-error-reason")),
+            reason=_text(headers.get("x-error-reason")) or (f"broker:{broker_reason}" if broker_reason else None),
             exception=_text(headers.get("x-exception")),
             exception_message=_text(headers.get("x-exception-message")),
             failed_at=_text(headers.get("x-failed-at")),
@@ -81,7 +87,9 @@ async def replay(
     target = main_queue_of(queue)
     replayed = 0
     async with _channel(connection) as channel:
-        async for message in _take(channel, queue):
+        # Only what is there now: a replayed message that fails again and comes back is not taken twice.
+        depth = await _depth(channel, queue)
+        async for message in _take(channel, queue, limit=depth):
             if message_ids is not None and message.message_id not in message_ids:
                 continue
             headers = {k: v for k, v in (message.headers or {}).items() if k not in _FAILURE_HEADERS}
@@ -100,6 +108,7 @@ async def replay(
                 ),
                 routing_key=target,
                 mandatory=True,
+                timeout=PUBLISH_TIMEOUT_S,
             )
             await message.ack()
             replayed += 1
@@ -114,7 +123,7 @@ async def purge(
             declared = await channel.declare_queue(queue, passive=True)
             return (await declared.purge()).message_count or 0
         purged = 0
-        async for message in _take(channel, queue):
+        async for message in _take(channel, queue, limit=await _depth(channel, queue)):
             if message.message_id in message_ids:
                 await message.ack()
                 purged += 1
@@ -129,6 +138,11 @@ async def _channel(connection: AbstractRobustConnection) -> AsyncIterator[Abstra
         yield channel
     finally:
         await channel.close()
+
+
+async def _depth(channel: AbstractChannel, queue: str) -> int:
+    declared = await channel.declare_queue(queue, passive=True)
+    return declared.declaration_result.message_count or 0
 
 
 async def _take(channel: AbstractChannel, queue: str, *, limit: int | None = None) -> AsyncIterator[AbstractIncomingMessage]:

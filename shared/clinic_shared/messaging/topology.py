@@ -81,6 +81,8 @@ class Topology:
             "x-delivery-limit": self.delivery_limit,
             "x-dead-letter-exchange": self.dead_letter_exchange,
             "x-dead-letter-routing-key": names.error,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
         }
 
     def _retry_arguments(self, names: QueueNames, delay_ms: int) -> dict[str, Any]:

@@ -72,13 +72,13 @@ def resolve(
 
 
 def _postgres_container() -> Any:
-    from testcontainers.postgres import PostgresContainer
+    from testcontainers.community.postgres import PostgresContainer
 
     return PostgresContainer("postgres:15", driver="asyncpg")
 
 
 def _rabbitmq_container() -> Any:
-    from testcontainers.rabbitmq import RabbitMqContainer
+    from testcontainers.community.rabbitmq import RabbitMqContainer
 
     return RabbitMqContainer("rabbitmq:3.10-management")
 

@@ -155,9 +155,11 @@ async def service_databases(test_env: TestEnvironment) -> AsyncIterator[dict[str
 async def _delete_topology(env: TestEnvironment) -> None:
     """Remove the run's queues and exchanges; a broker left full of test queues slows every later run."""
     queues = set(env.extra_queues)
+    exchanges = set()
     for definition in discover_services().values():
         settings = env.settings(definition)
         topology = topology_of(settings)
+        exchanges.update({topology.events_exchange, topology.dead_letter_exchange})
         for consumer in definition.consumers:
             names = topology.queue_names(service=settings.service_name, consumer=consumer.name)
             queues.update({names.main, names.error, *names.retries})
@@ -168,8 +170,8 @@ async def _delete_topology(env: TestEnvironment) -> None:
             await channel.queue_delete(queue)
             await channel.close()
         channel = await connection.channel()
-        for exchange in ("clinic.events", "clinic.events.dead-letter"):
-            await channel.exchange_delete(f"{env.topology_prefix}{exchange}")
+        for exchange in exchanges:
+            await channel.exchange_delete(exchange)
         await channel.close()
     finally:
         await connection.close()

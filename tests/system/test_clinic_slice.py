@@ -1,0 +1,139 @@
+"""The clinic slice end to end with every process running as it does in production: three APIs and
+three workers, started from their console scripts, against fresh databases and a run-private topology."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from clinic_shared.auth import Role
+from clinic_shared.runtime import discover_services
+from clinic_shared.testing.messaging import eventually
+from clinic_shared.testing.plugin import TestEnvironment
+
+pytestmark = pytest.mark.system
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Process:
+    name: str
+    port: int
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def processes(test_env: TestEnvironment, service_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Process]]:
+    logs = tmp_path_factory.mktemp("system-logs")
+    started: dict[str, Process] = {}
+    for name in discover_services():
+        prefix = name.upper()
+        api_port, worker_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            f"{prefix}_DATABASE_URL": service_databases[name],
+            f"{prefix}_AMQP_URL": test_env.amqp_url,
+            f"{prefix}_TOPOLOGY_PREFIX": test_env.topology_prefix,
+            f"{prefix}_JWT_PUBLIC_KEY": test_env.public_key,
+            f"{prefix}_HTTP_PORT": str(api_port),
+            f"{prefix}_WORKER_HTTP_PORT": str(worker_port),
+        }
+        for kind, port in (("api", api_port), ("worker", worker_port)):
+            log = logs / f"{name}-{kind}.log"
+            with log.open("wb") as output:
+                popen = subprocess.Popen([BIN / f"{name}-{kind}"], env=env, stdout=output, stderr=subprocess.STDOUT)
+            started[f"{name}-{kind}"] = Process(name=f"{name}-{kind}", port=port, popen=popen, log=log)
+    try:
+        yield started
+    finally:
+        for process in started.values():
+            if process.popen.poll() is None:
+                process.popen.send_signal(signal.SIGTERM)
+        for process in started.values():
+            try:
+                process.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.popen.kill()
+
+
+@pytest.fixture(scope="module")
+async def ready(processes: dict[str, Process]) -> AsyncIterator[dict[str, Process]]:
+    async with httpx.AsyncClient(timeout=2) as client:
+        for process in processes.values():
+
+            async def is_ready(process: Process = process) -> bool:
+                assert process.popen.poll() is None, f"{process.name} exited with {process.popen.returncode}"
+                try:
+                    return (await client.get(f"{process.url}/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(is_ready, timeout_s=60, what=f"{process.name} to be ready")
+    yield processes
+
+
+async def test_a_clinic_created_on_booking_is_visible_in_inventory_and_notifications_within_a_second(
+    ready: dict[str, Process], test_env: TestEnvironment
+) -> None:
+    admin = test_env.auth_header(Role.ADMIN)
+    body: dict[str, Any] = {
+        "name": f"System Clinic {uuid.uuid4().hex[:6]}",
+        "address": {"line1": "Herengracht 120", "city": "Amsterdam", "postal_code": "1015 BS", "country": "NL"},
+        "timezone": "Europe/Amsterdam",
+        "phone": "+31 20 555 0120",
+        "opening_hours": {"monday": [{"opens": "09:00", "closes": "18:00"}]},
+    }
+    async with httpx.AsyncClient(timeout=5) as client:
+        created = await client.post(f"{ready['booking-api'].url}/clinics", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        clinic_id = created.json()["id"]
+        committed_at = time.monotonic()
+
+        async def visible(service: str) -> float:
+            while True:
+                response = await client.get(f"{ready[f'{service}-api'].url}/clinics/{clinic_id}", headers=admin)
+                if response.status_code == 200:
+                    assert response.json()["name"] == body["name"]
+                    return time.monotonic() - committed_at
+                await asyncio.sleep(0.01)
+
+        delays = await asyncio.wait_for(asyncio.gather(visible("inventory"), visible("notifications")), timeout=10)
+
+    assert max(delays) < 1.0, f"visible after {delays[0]:.3f}s (inventory) and {delays[1]:.3f}s (notifications)"
+
+
+async def test_every_process_stops_cleanly_on_sigterm(ready: dict[str, Process]) -> None:
+    for process in ready.values():
+        process.popen.send_signal(signal.SIGTERM)
+    for process in ready.values():
+        # uvicorn finishes the shutdown, then re-raises the signal: exit 143 to Docker and Kubernetes.
+        assert process.popen.wait(timeout=20) in (0, -signal.SIGTERM), f"{process.name} was not stopped by SIGTERM"
+        log = process.log.read_text()
+        assert "Application shutdown complete" in log, f"{process.name} did not finish shutting down:\n{log[-2000:]}"
+        if process.name.endswith("worker"):
+            assert "worker_stopped" in log
