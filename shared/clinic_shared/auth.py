@@ -169,14 +169,18 @@ def generate_keypair() -> tuple[str, str]:
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
 def jwks_document(public_key_pem: str, *, key_id: str = "dev") -> dict[str, Any]:
     key = serialization.load_pem_public_key(public_key_pem.encode())
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("the development issuer signs with RSA keys")
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
     jwk.update({"kid": key_id, "use": "sig", "alg": "RS256"})
     return {"keys": [jwk]}

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -24,6 +25,7 @@ from clinic_shared.messaging import operations
 from clinic_shared.migrations import upgrade
 from clinic_shared.outbox import measure_lag
 from clinic_shared.runtime import ServiceDefinition, discover_services, topology_of
+from clinic_shared.settings import ServiceSettings
 
 T = TypeVar("T")
 
@@ -78,6 +80,36 @@ async def _create_database(url: str) -> bool:
         return True
     finally:
         await connection.close()
+
+
+@main.command()
+@click.argument("services", nargs=-1)
+def topology(services: tuple[str, ...]) -> None:
+    """Declare the exchange and every consumer's queues of SERVICES (default: all).
+
+    Run it at deploy time, before any worker starts: an event published while a consumer's queue
+    does not exist yet reaches only the consumers already bound, and the others never see it.
+    """
+    for definition in _selected(services):
+        settings = definition.settings()
+        declared = _with_broker(definition, partial(_declare, definition, settings))
+        click.echo(f"{definition.name}: exchange and {declared} consumer queue set(s) declared")
+
+
+async def _declare(
+    definition: ServiceDefinition, settings: ServiceSettings, connection: aio_pika.abc.AbstractRobustConnection
+) -> int:
+    shape = topology_of(settings)
+    channel = await connection.channel()
+    try:
+        await shape.declare_exchange(channel)
+        for consumer in definition.consumers:
+            await shape.declare_consumer(
+                channel, service=settings.service_name, consumer=consumer.name, routing_keys=consumer.routing_keys
+            )
+    finally:
+        await channel.close()
+    return len(definition.consumers)
 
 
 @main.command()
@@ -146,7 +178,9 @@ def _owner(queue: str) -> ServiceDefinition:
     raise click.BadParameter(f"no service owns {queue}; `clinic-ops errors list` shows the error queues")
 
 
-def _with_broker(definition: ServiceDefinition, action: Callable[[aio_pika.abc.AbstractRobustConnection], Awaitable[T]]) -> T:
+def _with_broker(
+    definition: ServiceDefinition, action: Callable[[aio_pika.abc.AbstractRobustConnection], Awaitable[T]]
+) -> T:
     url = definition.settings().amqp_url.get_secret_value()
 
     async def run() -> T:

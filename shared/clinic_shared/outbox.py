@@ -180,7 +180,8 @@ class OutboxRelay:
             refused = [
                 (row, r)
                 for row, r in zip(rows, results, strict=True)
-                if isinstance(r, BaseException) and (isinstance(r, DeliveryError) or not isinstance(r, BROKER_UNAVAILABLE))
+                if isinstance(r, BaseException)
+                and (isinstance(r, DeliveryError) or not isinstance(r, BROKER_UNAVAILABLE))
             ]
             if confirmed:
                 await self._mark_published(connection, [row.id for row in confirmed])

@@ -65,7 +65,7 @@ class ServiceDefinition:
 
     def settings(self) -> ServiceSettings:
         """Settings from the environment (the class names its own env prefix)."""
-        return self.settings_class()  # type: ignore[call-arg]
+        return self.settings_class()
 
     def run_api(self) -> None:
         """Console script `<service>-api`."""
@@ -226,4 +226,3 @@ async def _every(name: str, interval_s: float, run: Callable[[], Awaitable[objec
 
 def serve(app: FastAPI, *, settings: ServiceSettings, port: int) -> None:
     uvicorn.run(app, host=settings.http_host, port=port, log_config=None, access_log=False, lifespan="on")
-

@@ -230,9 +230,7 @@ def build_app(
         finally:
             await engine.dispose()
 
-    app = FastAPI(
-        title=title, description=description, version=version, docs_url=None, redoc_url=None, lifespan=run
-    )
+    app = FastAPI(title=title, description=description, version=version, docs_url=None, redoc_url=None, lifespan=run)
     app.add_middleware(RequestContextMiddleware, service=service)
     install_error_handlers(app, error_status)
     app.include_router(health_router(service=service, engine=engine, checks=readiness))

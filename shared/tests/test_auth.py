@@ -8,6 +8,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from uuid import uuid4
 
+import jwt
 import pytest
 
 from clinic_shared.auth import (
@@ -65,8 +66,6 @@ async def test_a_bad_token_is_refused(token, why: str) -> None:  # type: ignore[
 
 @pytest.mark.unit
 async def test_an_unknown_role_is_refused() -> None:
-    import jwt
-
     forged = jwt.encode(
         {"sub": "u", "role": "superuser", "iss": ISSUER, "aud": AUDIENCE, "exp": 4102444800}, KEYS[0], algorithm="RS256"
     )

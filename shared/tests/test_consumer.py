@@ -73,7 +73,9 @@ async def test_an_invalid_message_goes_straight_to_the_error_queue(harness: Harn
     body["payload"]["timezone"] = None  # a required field gone bad
     channel = await harness.broker.connection.channel()
     exchange = await channel.get_exchange(harness.topology.events_exchange)
-    await exchange.publish(aio_pika.Message(json.dumps(body).encode(), message_id="bad-1"), routing_key=envelope.routing_key)
+    await exchange.publish(
+        aio_pika.Message(json.dumps(body).encode(), message_id="bad-1"), routing_key=envelope.routing_key
+    )
     await exchange.publish(aio_pika.Message(b"not json", message_id="bad-2"), routing_key=envelope.routing_key)
 
     await eventually(lambda: _depth_is(harness, runner.names.error, 2), what="both invalid messages dead-lettered")

@@ -6,6 +6,7 @@ import copy
 import json
 import shutil
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,6 @@ def _versions(path: Path) -> list[tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize("path", sorted(contracts.SCHEMA_DIR.glob("*.json")), ids=lambda p: p.stem)
 def test_no_committed_schema_ever_changed_incompatibly(path: Path) -> None:
     versions = _versions(path)
-    for (old_label, old), (new_label, new) in zip(versions, versions[1:], strict=False):
+    for (old_label, old), (new_label, new) in pairwise(versions):
         problems = contracts.incompatibilities(old, new)
         assert problems == [], f"{path.name} {old_label} -> {new_label}:\n" + "\n".join(problems)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from clinic_shared.testing.dependencies import POSTGRES, DependencyMissing, resolve
@@ -17,14 +19,15 @@ class FakeContainer:
 
 
 def _dependency():  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
     return replace(POSTGRES, container=FakeContainer, url_of_container=lambda c: "postgresql://container/db")
 
 
 def test_an_environment_url_wins_over_everything() -> None:
     url, source, container = resolve(
-        _dependency(), environ={"TEST_DATABASE_URL": "postgresql://elsewhere/db"}, local=lambda _: True, docker=lambda: True
+        _dependency(),
+        environ={"TEST_DATABASE_URL": "postgresql://elsewhere/db"},
+        local=lambda _: True,
+        docker=lambda: True,
     )
     assert (url, source, container) == ("postgresql://elsewhere/db", "$TEST_DATABASE_URL", None)
 

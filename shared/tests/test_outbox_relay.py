@@ -125,7 +125,8 @@ async def test_an_unroutable_event_stays_in_the_outbox_with_the_reason_and_a_lat
         now = await connection.scalar(select(func.now()))
     assert row.published_at is None
     assert row.attempts == 1
-    assert row.last_error is not None and row.last_error.startswith("unroutable")
+    assert row.last_error is not None
+    assert row.last_error.startswith("unroutable")
     assert row.next_attempt_at > now
 
 
@@ -169,7 +170,9 @@ async def test_published_rows_and_old_dedupe_records_are_pruned_after_the_retent
     [pending] = await harness.emit(clinic_event())
     async with harness.engine.begin() as connection:
         await connection.execute(
-            outbox.update().where(outbox.c.published_at.is_not(None)).values(published_at=func.now() - text("interval '2 hours'"))
+            outbox.update()
+            .where(outbox.c.published_at.is_not(None))
+            .values(published_at=func.now() - text("interval '2 hours'"))
         )
 
     removed = await prune_plumbing(harness.engine, retention_hours=1)

@@ -27,7 +27,9 @@ PROJECTING = ("inventory", "notifications")
 
 
 @pytest.fixture(scope="module")
-async def platform(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+async def platform(
+    test_env: TestEnvironment, service_databases: dict[str, str]
+) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     """API clients of every service, with every worker running."""
     services = discover_services()
     clients: dict[str, httpx.AsyncClient] = {}

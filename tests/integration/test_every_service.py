@@ -49,8 +49,10 @@ async def test_the_api_is_alive_ready_and_measured(api: httpx.AsyncClient) -> No
     assert "outbox_lag_seconds" in metrics
 
 
-async def test_the_worker_is_ready_once_broker_consumers_and_relay_run(worker: tuple[FastAPI, httpx.AsyncClient]) -> None:
-    app, client = worker
+async def test_the_worker_is_ready_once_broker_consumers_and_relay_run(
+    worker: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, client = worker
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": True, "broker": True, "consumers": True, "outbox_relay": True}
@@ -73,7 +75,8 @@ async def test_the_openapi_page_works_offline(api: httpx.AsyncClient) -> None:
     page = (await api.get("/docs")).text
     assert "/docs/assets/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
-    assert "http://" not in page and "https://" not in page.replace("https://swagger.io", "")
+    assert "http://" not in page
+    assert "https://" not in page.replace("https://swagger.io", "")
     script = await api.get("/docs/assets/swagger-ui-bundle.js")
     assert script.status_code == 200
     assert len(script.content) > 100_000

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,9 @@ class Process:
 
 
 @pytest.fixture(scope="module")
-def processes(test_env: TestEnvironment, service_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Process]]:
+def processes(
+    test_env: TestEnvironment, service_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Process]]:
     logs = tmp_path_factory.mktemp("system-logs")
     started: dict[str, Process] = {}
     for name in discover_services():
@@ -56,6 +58,7 @@ def processes(test_env: TestEnvironment, service_databases: dict[str, str], tmp_
         api_port, worker_port = free_port(), free_port()
         env = {
             **os.environ,
+            f"{prefix}_ENVIRONMENT": "development",
             f"{prefix}_DATABASE_URL": service_databases[name],
             f"{prefix}_AMQP_URL": test_env.amqp_url,
             f"{prefix}_TOPOLOGY_PREFIX": test_env.topology_prefix,
@@ -82,19 +85,21 @@ def processes(test_env: TestEnvironment, service_databases: dict[str, str], tmp_
 
 
 @pytest.fixture(scope="module")
-async def ready(processes: dict[str, Process]) -> AsyncIterator[dict[str, Process]]:
+async def ready(processes: dict[str, Process]) -> dict[str, Process]:
     async with httpx.AsyncClient(timeout=2) as client:
         for process in processes.values():
 
             async def is_ready(process: Process = process) -> bool:
-                assert process.popen.poll() is None, f"{process.name} exited with {process.popen.returncode}"
+                if process.popen.poll() is not None:
+                    tail = process.log.read_text()[-3000:]
+                    raise AssertionError(f"{process.name} exited with {process.popen.returncode}:\n{tail}")
                 try:
                     return (await client.get(f"{process.url}/readyz")).status_code == 200
                 except httpx.TransportError:
                     return False
 
             await eventually(is_ready, timeout_s=60, what=f"{process.name} to be ready")
-    yield processes
+    return processes
 
 
 async def test_a_clinic_created_on_booking_is_visible_in_inventory_and_notifications_within_a_second(

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import time
 from functools import cache
+from itertools import pairwise
 from typing import Literal, Self, get_args
 from uuid import UUID, uuid4
 from zoneinfo import available_timezones
@@ -94,7 +95,7 @@ class OpeningHours:
                     raise InvalidOpeningHours(
                         f"on {day} a clinic must open before it closes", field=f"opening_hours.{day}"
                     )
-            for earlier, later in zip(intervals, intervals[1:], strict=False):
+            for earlier, later in pairwise(intervals):
                 if later.opens < earlier.closes:
                     raise InvalidOpeningHours(f"opening hours overlap on {day}", field=f"opening_hours.{day}")
             if intervals:
@@ -114,9 +115,7 @@ class Clinic:
     revision: int = 1
 
     @classmethod
-    def register(
-        cls, *, name: str, address: Address, timezone: str, phone: str, opening_hours: OpeningHours
-    ) -> Self:
+    def register(cls, *, name: str, address: Address, timezone: str, phone: str, opening_hours: OpeningHours) -> Self:
         return cls(
             id=uuid4(),
             name=name.strip(),

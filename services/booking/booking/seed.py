@@ -35,7 +35,9 @@ DEMO_CLINICS = (
         "address": Address(line1="14 Bankside", city="London", postal_code="SE1 9TG", country="GB"),
         "timezone": "Europe/London",
         "phone": "+44 20 7946 0018",
-        "opening_hours": OpeningHours.of(_weekdays(time(8, 30), time(17, 30), "monday", "tuesday", "wednesday", "thursday", "friday")),
+        "opening_hours": OpeningHours.of(
+            _weekdays(time(8, 30), time(17, 30), "monday", "tuesday", "wednesday", "thursday", "friday")
+        ),
     },
 )
 
@@ -44,6 +46,8 @@ async def seed_demo(session_factory: SessionFactory) -> None:
     """Create the demo clinics that do not exist yet; running it twice changes nothing."""
     for demo in DEMO_CLINICS:
         async with session_factory() as session:
-            exists = await session.scalar(select(func.count()).where(func.lower(clinics.c.name) == str(demo["name"]).lower()))
+            exists = await session.scalar(
+                select(func.count()).where(func.lower(clinics.c.name) == str(demo["name"]).lower())
+            )
         if not exists:
             await service.register_clinic(BookingUnitOfWork(session_factory, producer="booking"), **demo)  # type: ignore[arg-type]

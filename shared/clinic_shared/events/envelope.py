@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -79,7 +79,9 @@ class Envelope(BaseModel, Generic[P]):
         occurred_at: datetime | None = None,
     ) -> Envelope[P]:
         """Wrap a payload, carrying the correlation and trace of the request or message being handled."""
-        return Envelope[type(payload)](  # type: ignore[misc]
+        # Parametrised with the payload's own class, so serialising keeps the subclass's fields.
+        typed = cast("type[Envelope[P]]", Envelope[type(payload)])  # type: ignore[misc]
+        return typed(
             message_id=uuid4(),
             type=payload.event_type,
             version=payload.version,

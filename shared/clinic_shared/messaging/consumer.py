@@ -249,4 +249,3 @@ class ConsumerRunner:
 def _attempts(message: AbstractIncomingMessage) -> int:
     value = (message.headers or {}).get(ATTEMPTS_HEADER, 0)
     return value if isinstance(value, int) else 0
-

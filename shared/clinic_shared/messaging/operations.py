@@ -19,7 +19,14 @@ from clinic_shared.messaging.consumer import ATTEMPTS_HEADER
 
 PUBLISH_TIMEOUT_S = 10.0
 
-_FAILURE_HEADERS = (ATTEMPTS_HEADER, "x-error-reason", "x-exception", "x-exception-message", "x-failed-consumer", "x-failed-at")
+_FAILURE_HEADERS = (
+    ATTEMPTS_HEADER,
+    "x-error-reason",
+    "x-exception",
+    "x-exception-message",
+    "x-failed-consumer",
+    "x-failed-at",
+)
 
 
 @dataclass(frozen=True)
@@ -115,9 +122,7 @@ async def replay(
     return replayed
 
 
-async def purge(
-    connection: AbstractRobustConnection, queue: str, *, message_ids: Collection[str] | None = None
-) -> int:
+async def purge(connection: AbstractRobustConnection, queue: str, *, message_ids: Collection[str] | None = None) -> int:
     async with _channel(connection) as channel:
         if message_ids is None:
             declared = await channel.declare_queue(queue, passive=True)
@@ -145,7 +150,9 @@ async def _depth(channel: AbstractChannel, queue: str) -> int:
     return declared.declaration_result.message_count or 0
 
 
-async def _take(channel: AbstractChannel, queue: str, *, limit: int | None = None) -> AsyncIterator[AbstractIncomingMessage]:
+async def _take(
+    channel: AbstractChannel, queue: str, *, limit: int | None = None
+) -> AsyncIterator[AbstractIncomingMessage]:
     declared = await channel.declare_queue(queue, passive=True)
     taken = 0
     while limit is None or taken < limit:

@@ -113,9 +113,7 @@ def clinic_projection_router() -> APIRouter:
         response_model=ClinicView,
         responses={404: error_response("Unknown clinic")},
     )
-    async def get_clinic(
-        request: Request, principal: StaffPrincipal, clinic_id: Annotated[UUID, Path()]
-    ) -> ClinicView:
+    async def get_clinic(request: Request, principal: StaffPrincipal, clinic_id: Annotated[UUID, Path()]) -> ClinicView:
         principal.ensure_clinic(clinic_id)
         async with request.app.state.session_factory() as session:
             row = (await session.execute(select(clinics).where(clinics.c.id == clinic_id))).mappings().first()

@@ -39,7 +39,7 @@ def port_open(port: int, host: str = "127.0.0.1", timeout_s: float = 0.5) -> boo
 
 def docker_answers() -> bool:
     try:
-        import docker  # imported here: only needed when nothing local runs
+        import docker  # noqa: PLC0415 (only needed when nothing local runs)
     except ImportError:
         return False
     try:
@@ -72,13 +72,13 @@ def resolve(
 
 
 def _postgres_container() -> Any:
-    from testcontainers.community.postgres import PostgresContainer
+    from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415 (Docker-only path)
 
     return PostgresContainer("postgres:15", driver="asyncpg")
 
 
 def _rabbitmq_container() -> Any:
-    from testcontainers.community.rabbitmq import RabbitMqContainer
+    from testcontainers.community.rabbitmq import RabbitMqContainer  # noqa: PLC0415 (Docker-only path)
 
     return RabbitMqContainer("rabbitmq:3.10-management")
 

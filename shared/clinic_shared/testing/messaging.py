@@ -82,7 +82,9 @@ class Harness:
                 raise ConnectionError("a transient failure")
         statement = insert(effects).values(message_id=message_id, applied=1)
         await ctx.session.execute(
-            statement.on_conflict_do_update(index_elements=[effects.c.message_id], set_={"applied": effects.c.applied + 1})
+            statement.on_conflict_do_update(
+                index_elements=[effects.c.message_id], set_={"applied": effects.c.applied + 1}
+            )
         )
 
     async def start_consumer(self, consumer: Consumer | None = None) -> ConsumerRunner:
@@ -146,7 +148,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float =
         await asyncio.sleep(0.05)
 
 
-async def drain(queue: aio_pika.abc.AbstractQueue, *, quiet_s: float = 0.5) -> list[aio_pika.abc.AbstractIncomingMessage]:
+async def drain(
+    queue: aio_pika.abc.AbstractQueue, *, quiet_s: float = 0.5
+) -> list[aio_pika.abc.AbstractIncomingMessage]:
     """Everything in `queue` until it stays empty for `quiet_s`."""
     messages = []
     loop = asyncio.get_running_loop()
@@ -159,5 +163,3 @@ async def drain(queue: aio_pika.abc.AbstractQueue, *, quiet_s: float = 0.5) -> l
         messages.append(message)
         quiet_since = loop.time()
     return messages
-
-

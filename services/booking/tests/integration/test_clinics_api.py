@@ -91,7 +91,9 @@ async def test_a_manager_changes_their_clinic_and_each_change_is_announced_with_
     assert [e["payload"]["revision"] for e in await outbox_rows(test_env, clinic["id"])] == [1, 2]
 
 
-async def test_anyone_can_list_and_read_clinics_page_by_page(booking: httpx.AsyncClient, test_env: TestEnvironment) -> None:
+async def test_anyone_can_list_and_read_clinics_page_by_page(
+    booking: httpx.AsyncClient, test_env: TestEnvironment
+) -> None:
     for _ in range(3):
         await booking.post("/clinics", json=clinic_body(), headers=test_env.auth_header(Role.ADMIN))
 
@@ -129,7 +131,11 @@ async def test_a_manager_cannot_change_another_clinic(booking: httpx.AsyncClient
     response = await booking.patch(f"/clinics/{clinic['id']}", json={"name": "Taken over"}, headers=other_manager)
 
     assert response.status_code == 403
-    assert response.json() == {"code": "forbidden", "message": "this clinic is outside your scope", "field": "clinic_id"}
+    assert response.json() == {
+        "code": "forbidden",
+        "message": "this clinic is outside your scope",
+        "field": "clinic_id",
+    }
 
 
 async def test_an_unknown_clinic_is_a_404_with_a_machine_readable_body(booking: httpx.AsyncClient) -> None:
@@ -149,7 +155,11 @@ async def test_an_unknown_clinic_is_a_404_with_a_machine_readable_body(booking: 
             "opening_hours.friday",
         ),
         (clinic_body(name=""), "validation_error", "body.name"),
-        (clinic_body(address={"line1": "x", "city": "y", "postal_code": "1", "country": "nl"}), "validation_error", "body.address.country"),
+        (
+            clinic_body(address={"line1": "x", "city": "y", "postal_code": "1", "country": "nl"}),
+            "validation_error",
+            "body.address.country",
+        ),
         (clinic_body(rating=5), "validation_error", "body.rating"),
         (clinic_body(opening_hours={"funday": []}), "validation_error", "body.opening_hours.funday"),
     ],
@@ -169,7 +179,9 @@ async def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(
 
 async def test_malformed_json_is_a_422(booking: httpx.AsyncClient, test_env: TestEnvironment) -> None:
     response = await booking.post(
-        "/clinics", content=b'{"name": ', headers={**test_env.auth_header(Role.ADMIN), "Content-Type": "application/json"}
+        "/clinics",
+        content=b'{"name": ',
+        headers={**test_env.auth_header(Role.ADMIN), "Content-Type": "application/json"},
     )
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
@@ -187,7 +199,11 @@ async def test_a_second_clinic_with_the_same_name_is_a_conflict_and_writes_nothi
     )
 
     assert response.status_code == 409
-    assert response.json() == {"code": "clinic_name_taken", "message": "a clinic with this name already exists", "field": "name"}
+    assert response.json() == {
+        "code": "clinic_name_taken",
+        "message": "a clinic with this name already exists",
+        "field": "name",
+    }
     assert await outbox_size(test_env) == before
 
 

@@ -60,9 +60,7 @@ def test_a_clinic_must_open_before_it_closes() -> None:
 
 def test_opening_intervals_of_a_day_may_not_overlap() -> None:
     with pytest.raises(InvalidOpeningHours, match="overlap on thursday"):
-        OpeningHours.of(
-            {"thursday": [OpeningInterval(time(13), time(21)), OpeningInterval(time(9), time(13, 30))]}
-        )
+        OpeningHours.of({"thursday": [OpeningInterval(time(13), time(21)), OpeningInterval(time(9), time(13, 30))]})
 
 
 def test_a_lunch_break_is_two_intervals_kept_in_order() -> None:

@@ -1,0 +1,43 @@
+# Sourced by scripts/start, scripts/test and .ci/run: the virtualenv and the local services.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${CLINIC_VENV:-$ROOT/.venv}
+export PATH="$VENV/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Create or refresh .venv when requirements, lock or any pyproject.toml changed since the last install.
+ensure_venv() {
+  local stamp
+  stamp=$(cat "$ROOT/requirements-dev.txt" "$ROOT/constraints.txt" "$ROOT"/shared/pyproject.toml \
+    "$ROOT"/services/*/pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [[ -x $VENV/bin/python && -f $VENV/.installed && $(cat "$VENV/.installed") == "$stamp" ]]; then
+    return
+  fi
+  say "installing Python dependencies into $VENV (first run takes about a minute)"
+  command -v python3.11 >/dev/null || { echo "Python 3.11 is required (python3.11 not found)" >&2; exit 1; }
+  [[ -x $VENV/bin/python ]] || python3.11 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -c "$ROOT/constraints.txt" -r "$ROOT/requirements-dev.txt" \
+    2> >(grep -vE "^WARNING: Location|BuildBackendWarning|^ +(!!|\*+|Please be careful|name as your package|with strategy|$)" >&2)
+  echo "$stamp" > "$VENV/.installed"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# PostgreSQL and RabbitMQ run on every machine of this kind; start them if they have stopped.
+ensure_local_services() {
+  if ! port_open 5432; then
+    say "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  fi
+  if ! port_open 5672; then
+    say "starting RabbitMQ"
+    rabbitmq-server -detached
+  fi
+  local waited=0
+  until port_open 5432 && rabbitmqctl -q await_startup >/dev/null 2>&1; do
+    (( waited++ < 60 )) || { echo "PostgreSQL or RabbitMQ did not come up within 60 s" >&2; exit 1; }
+    sleep 1
+  done
+}
