@@ -291,7 +291,9 @@ def test_every_service_has_its_api_worker_service_and_migration(manifests: list[
     for svc, (api_port, worker_port) in SERVICES.items():
         assert {f"{svc}-api", f"{svc}-worker"} <= set(deployments)
         assert f"{svc}-migrate" in jobs
-        assert _containers(jobs[f"{svc}-migrate"])[0]["command"] == ["clinic-ops", "migrate", svc]
+        migrate = " ".join(_containers(jobs[f"{svc}-migrate"])[0]["command"])
+        assert f"clinic-ops migrate {svc}" in migrate
+        assert f"clinic-ops topology {svc}" in migrate, "the job must declare the topology before workers start"
         assert _containers(deployments[f"{svc}-worker"])[0]["command"] == [f"{svc}-worker"]
         api_ports = {p["name"]: p["containerPort"] for p in _containers(deployments[f"{svc}-api"])[0]["ports"]}
         worker_ports = {p["name"]: p["containerPort"] for p in _containers(deployments[f"{svc}-worker"])[0]["ports"]}

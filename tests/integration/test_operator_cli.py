@@ -22,19 +22,13 @@ CLINIC_OPS = Path(sys.executable).parent / "clinic-ops"
 @pytest.fixture
 def operator_env(test_env: TestEnvironment, service_databases: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
-    for name, url in service_databases.items():
-        prefix = name.upper()
-        env |= {
-            f"{prefix}_ENVIRONMENT": "development",
-            f"{prefix}_DATABASE_URL": url,
-            f"{prefix}_AMQP_URL": test_env.amqp_url,
-            f"{prefix}_TOPOLOGY_PREFIX": f"{test_env.topology_prefix}cli.",
-        }
+    for definition in discover_services().values():
+        env |= test_env.environ(definition, topology_prefix=f"{test_env.topology_prefix}cli.")
     return env
 
 
 def clinic_ops(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([CLINIC_OPS, *args], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([CLINIC_OPS, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -98,6 +92,7 @@ def test_replay_and_purge_refuse_to_guess_which_messages(operator_env: dict[str,
     result = subprocess.run(
         [CLINIC_OPS, "errors", "replay", "inventory.clinic-projection.error"],
         env=operator_env,
+        check=False,
         capture_output=True,
         text=True,
         timeout=60,

@@ -53,18 +53,11 @@ def processes(
 ) -> Iterator[dict[str, Process]]:
     logs = tmp_path_factory.mktemp("system-logs")
     started: dict[str, Process] = {}
-    for name in discover_services():
-        prefix = name.upper()
+    for name, definition in discover_services().items():
         api_port, worker_port = free_port(), free_port()
         env = {
             **os.environ,
-            f"{prefix}_ENVIRONMENT": "development",
-            f"{prefix}_DATABASE_URL": service_databases[name],
-            f"{prefix}_AMQP_URL": test_env.amqp_url,
-            f"{prefix}_TOPOLOGY_PREFIX": test_env.topology_prefix,
-            f"{prefix}_JWT_PUBLIC_KEY": test_env.public_key,
-            f"{prefix}_HTTP_PORT": str(api_port),
-            f"{prefix}_WORKER_HTTP_PORT": str(worker_port),
+            **test_env.environ(definition, http_port=api_port, worker_http_port=worker_port, log_level="INFO"),
         }
         for kind, port in (("api", api_port), ("worker", worker_port)):
             log = logs / f"{name}-{kind}.log"

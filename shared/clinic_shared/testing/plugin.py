@@ -7,6 +7,7 @@ Load it from a conftest: `pytest_plugins = ["clinic_shared.testing.plugin"]`.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from uuid import UUID
 import aio_pika
 import asyncpg
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from clinic_shared import auth
@@ -66,6 +68,18 @@ class TestEnvironment:
         }
         values.update(overrides)
         return definition.settings_class(**values)
+
+    def environ(self, definition: ServiceDefinition, **overrides: Any) -> dict[str, str]:
+        """The same settings as environment variables, for a service started as a real process."""
+        settings = self.settings(definition, **overrides)
+        prefix = settings.model_config.get("env_prefix", "")
+        values = settings.model_dump(mode="json", exclude_none=True)
+        secrets = {name: getattr(settings, name) for name in values if isinstance(getattr(settings, name), SecretStr)}
+        values |= {name: secret.get_secret_value() for name, secret in secrets.items()}
+        return {
+            f"{prefix}{name}".upper(): value if isinstance(value, str) else json.dumps(value)
+            for name, value in values.items()
+        }
 
     def token(
         self,
