@@ -26,8 +26,11 @@ RUN groupadd --system --gid 10001 clinic \
 WORKDIR /app
 
 # A regular (non-editable) install: shared needs no files beside its package, so its sources are
-# only bind-mounted for the build and never land in a layer.
-RUN --mount=type=bind,source=shared,target=/tmp/shared,rw pip install /tmp/shared
+# only bind-mounted for the build and never land in a layer. constraints.txt pins every transitive
+# package to what the test suite ran with.
+RUN --mount=type=bind,source=shared,target=/tmp/shared,rw \
+    --mount=type=bind,source=constraints.txt,target=/tmp/constraints.txt \
+    pip install -c /tmp/constraints.txt /tmp/shared
 
 USER 10001:10001
 

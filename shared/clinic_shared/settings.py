@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -26,6 +26,7 @@ class ServiceSettings(BaseSettings):
     service_name: str
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Both URLs default to the local services in development only (see below); elsewhere required.
     database_url: SecretStr = Field(description="SQLAlchemy URL, postgresql+asyncpg://user:pass@host/db")
     database_pool_size: int = Field(default=10, ge=1)
 
@@ -52,6 +53,15 @@ class ServiceSettings(BaseSettings):
     jwks_url: str | None = Field(default=None, description="issuer's JWKS document; used when no PEM is set")
     jwt_issuer: str = DEVELOPMENT_ISSUER
     jwt_audience: str = "clinic-platform"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_services_in_development(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("environment") == "development":
+            service = data.get("service_name") or cls.model_fields["service_name"].default
+            data.setdefault("database_url", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{service}")
+            data.setdefault("amqp_url", "amqp://guest:guest@127.0.0.1:5672/")
+        return data
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Self:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aio_pika
 import pytest
+from sqlalchemy import select
 
+from clinic_shared.events.catalogue import ClinicChanged
+from clinic_shared.messaging import Consumer, HandlerContext
+from clinic_shared.tables import outbox
 from clinic_shared.testing.messaging import Harness, clinic_event, drain, eventually
 
 pytestmark = pytest.mark.integration
@@ -126,3 +131,50 @@ async def _queue_empty(harness: Harness, queue: str) -> bool:
 async def _take_all(harness: Harness, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
     channel = await harness.broker.connection.channel()
     return await drain(await channel.declare_queue(queue, passive=True), quiet_s=0.3)
+
+
+async def test_declaring_the_topology_again_is_harmless_and_keeps_waiting_messages(harness: Harness) -> None:
+    runner = await harness.start_consumer()
+    await runner.stop()  # nobody consumes while the message waits
+    [envelope] = await harness.emit(clinic_event())
+    await harness.publish_directly(envelope)
+    channel = await harness.broker.connection.channel()
+
+    for _ in range(2):
+        await harness.topology.declare_consumer(
+            channel, service="probe", consumer="probe", routing_keys=harness.consumer().routing_keys
+        )
+
+    assert await _depth(harness, runner.names.main) == 1
+    await harness.start_consumer()
+
+    async def applied() -> bool:
+        return (await harness.applied([envelope.message_id])).get(envelope.message_id) == 1
+
+    await eventually(applied, what="the waiting message to be applied after re-declaring")
+
+
+async def test_events_published_while_handling_carry_the_correlation_and_cause_on(harness: Harness) -> None:
+    async def announce(event: ClinicChanged, ctx: HandlerContext) -> None:
+        ctx.outbox.add(event.model_copy(update={"revision": event.revision + 1}))
+
+    await harness.start_consumer(Consumer(name="announcer", handlers={ClinicChanged: announce}))
+    [incoming] = await harness.emit(clinic_event())
+    async with harness.engine.begin() as connection:  # only the follow-up should remain to look at
+        await connection.execute(outbox.delete())
+    await harness.publish_directly(incoming)
+
+    async def follow_up() -> dict[str, Any] | None:
+        async with harness.engine.connect() as connection:
+            return (await connection.execute(select(outbox.c.body))).scalar()
+
+    async def has_follow_up() -> bool:
+        return await follow_up() is not None
+
+    await eventually(has_follow_up, what="the handler's event in the outbox")
+    body = await follow_up()
+    assert body is not None
+    assert body["correlation_id"] == incoming.correlation_id
+    assert body["causation_id"] == str(incoming.message_id)
+    assert body["trace_context"]["traceparent"].split("-")[1] == incoming.trace_context.traceparent.split("-")[1]
+    assert body["payload"]["revision"] == 2

@@ -62,3 +62,17 @@ def test_development_accepts_the_local_defaults() -> None:
 
 def test_secrets_do_not_show_in_the_settings_repr() -> None:
     assert "s3cr3t-from-vault" not in repr(ServiceSettings(environment="production", **REAL))
+
+
+def test_outside_development_there_is_no_default_database_or_broker() -> None:
+    without_urls = {k: v for k, v in REAL.items() if k not in {"database_url", "amqp_url"}}
+    with pytest.raises(ValidationError) as error:
+        ServiceSettings(environment="production", **without_urls)
+    assert {e["loc"][0] for e in error.value.errors()} == {"database_url", "amqp_url"}
+
+
+def test_development_fills_in_the_local_services_for_the_named_service() -> None:
+    without_urls = {k: v for k, v in REAL.items() if k not in {"database_url", "amqp_url"}}
+    settings = ServiceSettings(environment="development", **without_urls)
+    assert settings.database_url.get_secret_value() == "postgresql+asyncpg://postgres@127.0.0.1:5432/booking"
+    assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@127.0.0.1:5672/"

@@ -28,7 +28,3 @@ SERVICE = ServiceDefinition(
 
 def create_app(settings: BookingSettings) -> FastAPI:
     return SERVICE.api(settings)
-
-
-def create_worker(settings: BookingSettings) -> FastAPI:
-    return SERVICE.worker(settings)

@@ -26,7 +26,3 @@ SERVICE = ServiceDefinition(
 
 def create_app(settings: InventorySettings) -> FastAPI:
     return SERVICE.api(settings)
-
-
-def create_worker(settings: InventorySettings) -> FastAPI:
-    return SERVICE.worker(settings)

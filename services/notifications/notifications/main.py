@@ -26,7 +26,3 @@ SERVICE = ServiceDefinition(
 
 def create_app(settings: NotificationsSettings) -> FastAPI:
     return SERVICE.api(settings)
-
-
-def create_worker(settings: NotificationsSettings) -> FastAPI:
-    return SERVICE.worker(settings)

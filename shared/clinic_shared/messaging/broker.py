@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractRobustConnection
 
 from clinic_shared.logging import get_logger
 from clinic_shared.messaging.topology import Topology
@@ -40,6 +40,22 @@ def message_from_body(body: Mapping[str, Any], *, headers: Mapping[str, Any] | N
         app_id=str(body["producer"]),
         timestamp=datetime.fromisoformat(str(body["occurred_at"])),
         headers=all_headers,
+    )
+
+
+def copy_of(message: AbstractIncomingMessage, *, headers: Mapping[str, Any]) -> aio_pika.Message:
+    """A persistent copy of a received message with `headers` as its new headers, for moving it to a
+    retry tier, an error queue or back from one."""
+    return aio_pika.Message(
+        body=message.body,
+        content_type=message.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        type=message.type,
+        app_id=message.app_id,
+        timestamp=message.timestamp,
+        headers=dict(headers),
     )
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, ConsumerTag
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clinic_shared import context
 from clinic_shared.events.envelope import Envelope, Event
 from clinic_shared.logging import get_logger
-from clinic_shared.messaging.broker import Broker
+from clinic_shared.messaging.broker import Broker, copy_of
 from clinic_shared.messaging.topology import QueueNames
 from clinic_shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from clinic_shared.outbox import Outbox
@@ -231,17 +230,7 @@ class ConsumerRunner:
     async def _forward(self, message: AbstractIncomingMessage, *, queue: str, headers: dict[str, Any]) -> None:
         if self._channel is None:
             raise RuntimeError("consumer not started")
-        copy = aio_pika.Message(
-            body=message.body,
-            content_type=message.content_type,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=message.message_id,
-            correlation_id=message.correlation_id,
-            type=message.type,
-            app_id=message.app_id,
-            timestamp=message.timestamp,
-            headers={**(message.headers or {}), **headers},
-        )
+        copy = copy_of(message, headers={**(message.headers or {}), **headers})
         await self.broker.send_to_queue(self._channel, copy, queue=queue)
         await message.ack()
 

@@ -15,6 +15,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
+from clinic_shared.messaging.broker import copy_of
 from clinic_shared.messaging.consumer import ATTEMPTS_HEADER
 
 PUBLISH_TIMEOUT_S = 10.0
@@ -102,17 +103,7 @@ async def replay(
             headers = {k: v for k, v in (message.headers or {}).items() if k not in _FAILURE_HEADERS}
             headers["x-replayed-from"] = queue
             await channel.default_exchange.publish(
-                aio_pika.Message(
-                    body=message.body,
-                    content_type=message.content_type,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=message.message_id,
-                    correlation_id=message.correlation_id,
-                    type=message.type,
-                    app_id=message.app_id,
-                    timestamp=message.timestamp,
-                    headers=headers,
-                ),
+                copy_of(message, headers=headers),
                 routing_key=target,
                 mandatory=True,
                 timeout=PUBLISH_TIMEOUT_S,

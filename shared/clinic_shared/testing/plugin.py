@@ -105,17 +105,16 @@ class TestEnvironment:
         return {"Authorization": f"Bearer {self.token(role, clinics=clinics)}"}
 
     async def create_database(self, name: str) -> None:
-        connection = await asyncpg.connect(asyncpg_dsn(self.postgres_url))
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
+        await self._administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
 
     async def drop_database(self, name: str) -> None:
+        await self._administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    async def _administer(self, *statements: str) -> None:
         connection = await asyncpg.connect(asyncpg_dsn(self.postgres_url))
         try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for statement in statements:
+                await connection.execute(statement)
         finally:
             await connection.close()
 

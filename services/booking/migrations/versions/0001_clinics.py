@@ -1,11 +1,4 @@
-"""Plumbing (outbox, processed messages) and clinics.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-24
-"""
-
-from collections.abc import Sequence
+"""Plumbing (outbox, processed messages) and clinics."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,10 +6,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from clinic_shared.migrations import create_plumbing_v1, drop_plumbing_v1
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: Sequence[str] | None = None
-depends_on: Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:
