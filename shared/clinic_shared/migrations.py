@@ -105,3 +105,24 @@ def alembic_config(service_root: Path, database_url: str) -> Config:
 def upgrade(service_root: Path, database_url: str, revision: str = "head") -> None:
     """Run from a thread or a plain process: Alembic's env runs its own event loop."""
     command.upgrade(alembic_config(service_root, database_url), revision)
+
+
+def create_idempotency_v1(op: Operations) -> None:
+    """The Idempotency-Key answers (`clinic_shared.idempotency`) as of version 1; frozen like the plumbing."""
+    op.create_table(
+        "idempotency_keys",
+        Column("scope", Text, primary_key=True),
+        Column("route", Text, primary_key=True),
+        Column("key", Text, primary_key=True),
+        Column("fingerprint", Text, nullable=False),
+        Column("status_code", Integer, nullable=False),
+        Column("body", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+    )
+    op.create_check_constraint("key_length", "idempotency_keys", "char_length(key) BETWEEN 1 AND 255")
+    op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
+
+
+def drop_idempotency_v1(op: Operations) -> None:
+    op.drop_table("idempotency_keys")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -41,7 +42,7 @@ class PeriodicJob:
 
     name: str
     interval_s: float
-    run: Callable[[SessionFactory], Awaitable[None]]
+    run: Callable[[SessionFactory, Any], Awaitable[None]]  # (sessions, the service's settings)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,9 @@ def build_worker(definition: ServiceDefinition, settings: ServiceSettings) -> Fa
             await runner.start()
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [
-            asyncio.create_task(_every(job.name, job.interval_s, partial(job.run, session_factory)), name=job.name)
+            asyncio.create_task(
+                _every(job.name, job.interval_s, partial(job.run, session_factory, settings)), name=job.name
+            )
             for job in definition.jobs
         ]
         prune = partial(prune_plumbing, engine, retention_hours=settings.plumbing_retention_hours)

@@ -45,6 +45,10 @@ class ServiceSettings(BaseSettings):
     # Published outbox rows and dedupe records are deleted after this long.
     plumbing_retention_hours: int = Field(default=168, ge=1)
 
+    # Public (anonymous) routes: requests per minute and burst per client address, per replica.
+    public_rate_per_minute: int = Field(default=120, ge=1)
+    public_rate_burst: int = Field(default=30, ge=1)
+
     http_host: str = "127.0.0.1"
     http_port: int
     worker_http_port: int

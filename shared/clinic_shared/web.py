@@ -29,6 +29,7 @@ from clinic_shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from clinic_shared.logging import get_logger
 from clinic_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from clinic_shared.outbox import export_lag_metrics
+from clinic_shared.ratelimit import TooManyRequests
 
 log = get_logger(__name__)
 
@@ -45,6 +46,7 @@ class ErrorBody(BaseModel):
     message: str
     field: str | None = None
     errors: list[dict[str, Any]] | None = None
+    details: dict[str, Any] | None = None
 
 
 def error_response(description: str) -> dict[str, Any]:
@@ -65,6 +67,7 @@ BASE_ERROR_STATUS: Mapping[type[DomainError], int] = {
     Conflict: 409,
     InvalidInput: 422,
     IdentityProviderUnavailable: 503,
+    TooManyRequests: 429,
 }
 
 
@@ -116,10 +119,11 @@ def install_error_handlers(app: FastAPI, error_status: Mapping[type[DomainError]
     async def on_domain_error(_: Request, error: Exception) -> Response:
         assert isinstance(error, DomainError)
         status = next((table[cls] for cls in type(error).__mro__ if cls in table), 400)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        response = _error(status, error.code, error.message, field=error.field)
-        if headers:
-            response.headers.update(headers)
+        response = _error(status, error.code, error.message, field=error.field, details=error.details)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(max(1, round(error.retry_after_s)))
         return response
 
     async def on_validation_error(_: Request, error: Exception) -> Response:

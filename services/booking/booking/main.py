@@ -6,10 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from booking import api
+from booking import api, consumers
 from booking.seed import seed_demo
+from booking.service import saga
 from booking.settings import BookingSettings
-from clinic_shared.runtime import ServiceDefinition
+from clinic_shared.idempotency import prune_expired_keys
+from clinic_shared.runtime import PeriodicJob, ServiceDefinition
 
 SERVICE = ServiceDefinition(
     name="booking",
@@ -20,8 +22,13 @@ SERVICE = ServiceDefinition(
     ),
     settings_class=BookingSettings,
     root=Path(__file__).resolve().parents[1],
-    routers=(api.router,),
+    routers=api.ROUTERS,
     error_status=api.ERROR_STATUS,
+    consumers=(consumers.SUPPLIES,),
+    jobs=(
+        PeriodicJob(name="supplies-timeout", interval_s=5, run=saga.reject_unanswered),
+        PeriodicJob(name="idempotency-retention", interval_s=3600, run=prune_expired_keys),
+    ),
     seed=seed_demo,
 )
 

@@ -65,6 +65,9 @@ class TestEnvironment:
             "retry_delays_ms": (200, 400, 800),
             "jwt_public_key": self.public_key,
             "log_level": "WARNING",
+            # Tests send many requests from one address; the limit itself has its own test.
+            "public_rate_per_minute": 1_000_000,
+            "public_rate_burst": 100_000,
         }
         values.update(overrides)
         return definition.settings_class(**values)

@@ -1,4 +1,4 @@
-"""Booking's rules and entities. No framework imports: FastAPI, SQLAlchemy and aio-pika stay outside."""
+"""Clinics: address, time zone, phone, opening hours and the booking policy."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from functools import cache
 from itertools import pairwise
 from typing import Literal, Self, get_args
 from uuid import UUID, uuid4
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
+from booking.domain.areas import Area
 from clinic_shared.errors import Conflict, InvalidInput, NotFound
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -42,6 +43,10 @@ class InvalidPhone(InvalidInput):
 
 class InvalidOpeningHours(InvalidInput):
     code = "invalid_opening_hours"
+
+
+class InvalidBookingPolicy(InvalidInput):
+    code = "invalid_booking_policy"
 
 
 @cache
@@ -103,6 +108,52 @@ class OpeningHours:
         return cls(days=checked)
 
 
+# Grids that tile an hour, so every hour of a day offers the same start minutes.
+SLOT_GRIDS = (5, 10, 15, 20, 30, 60)
+
+
+# Millimetres; the clinic adjusts them per area. Values outside a clinic's range are refused at completion.
+DEFAULT_DEPTHS_MM: dict[Area, tuple[float, float]] = {
+    "face": (0.5, 1.5),
+    "neck": (0.25, 1.0),
+    "decolletage": (0.25, 1.0),
+    "hands": (0.25, 1.0),
+}
+MAX_DEPTH_MM = 3.0
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    """How patients may book online at a clinic, and what its practitioners may record."""
+
+    slot_grid_minutes: int = 15
+    min_notice_minutes: int = 120
+    horizon_days: int = 90
+    # Patients may cancel or reschedule online until this many hours before the visit.
+    cancellation_cutoff_hours: int = 24
+    needle_depth_mm: dict[Area, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_DEPTHS_MM))
+
+    def __post_init__(self) -> None:
+        for area, (low, high) in self.needle_depth_mm.items():
+            if not 0 < low < high <= MAX_DEPTH_MM:
+                raise InvalidBookingPolicy(
+                    f"the depth range for {area} must satisfy 0 < min < max <= {MAX_DEPTH_MM} mm",
+                    field=f"booking_policy.needle_depth_mm.{area}",
+                )
+        if self.slot_grid_minutes not in SLOT_GRIDS:
+            raise InvalidBookingPolicy(
+                f"slot grid must be one of {', '.join(map(str, SLOT_GRIDS))} minutes",
+                field="booking_policy.slot_grid_minutes",
+            )
+        for name, low, high in (
+            ("min_notice_minutes", 0, 60 * 24 * 14),
+            ("horizon_days", 1, 730),
+            ("cancellation_cutoff_hours", 0, 24 * 14),
+        ):
+            if not low <= getattr(self, name) <= high:
+                raise InvalidBookingPolicy(f"{name} must be between {low} and {high}", field=f"booking_policy.{name}")
+
+
 @dataclass(frozen=True)
 class Clinic:
     id: UUID
@@ -111,11 +162,21 @@ class Clinic:
     timezone: str
     phone: str
     opening_hours: OpeningHours
+    policy: BookingPolicy = BookingPolicy()
     # Grows by one with every change; consumers' projections keep the highest they have seen.
     revision: int = 1
 
     @classmethod
-    def register(cls, *, name: str, address: Address, timezone: str, phone: str, opening_hours: OpeningHours) -> Self:
+    def register(
+        cls,
+        *,
+        name: str,
+        address: Address,
+        timezone: str,
+        phone: str,
+        opening_hours: OpeningHours,
+        policy: BookingPolicy | None = None,
+    ) -> Self:
         return cls(
             id=uuid4(),
             name=name.strip(),
@@ -123,7 +184,12 @@ class Clinic:
             timezone=valid_timezone(timezone),
             phone=normalised_phone(phone),
             opening_hours=opening_hours,
+            policy=policy or BookingPolicy(),
         )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def changed(
         self,
@@ -133,6 +199,7 @@ class Clinic:
         timezone: str | None = None,
         phone: str | None = None,
         opening_hours: OpeningHours | None = None,
+        policy: BookingPolicy | None = None,
     ) -> Self:
         return replace(
             self,
@@ -141,5 +208,6 @@ class Clinic:
             timezone=valid_timezone(timezone) if timezone is not None else self.timezone,
             phone=normalised_phone(phone) if phone is not None else self.phone,
             opening_hours=opening_hours or self.opening_hours,
+            policy=policy or self.policy,
             revision=self.revision + 1,
         )

@@ -1,19 +1,21 @@
-"""Booking's tables, repositories and unit of work."""
+"""Clinics: the repository and how opening hours and the booking policy are stored."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import time
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Index, Integer, Table, Text, Uuid, func, select, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.adapters.tables import clinics
 from booking.domain import (
     WEEKDAYS,
     Address,
+    BookingPolicy,
     Clinic,
     ClinicChangedConcurrently,
     ClinicNameTaken,
@@ -21,37 +23,17 @@ from booking.domain import (
     OpeningHours,
     OpeningInterval,
 )
-from clinic_shared.db import new_metadata, violated_constraint
-from clinic_shared.uow import SqlUnitOfWork
-
-metadata = new_metadata()
-
-clinics = Table(
-    "clinics",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("address", JSONB, nullable=False),
-    Column("timezone", Text, nullable=False),
-    Column("phone", Text, nullable=False),
-    Column("opening_hours", JSONB, nullable=False),
-    Column("revision", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("revision >= 1", name="revision_positive"),
-    CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
-)
-Index("uq_clinics_lower_name", func.lower(clinics.c.name), unique=True)
+from clinic_shared.db import violated_constraint
 
 
-def _hours_to_json(hours: OpeningHours) -> dict[str, list[dict[str, str]]]:
+def hours_to_json(hours: OpeningHours) -> dict[str, list[dict[str, str]]]:
     return {
         day: [{"opens": i.opens.isoformat("minutes"), "closes": i.closes.isoformat("minutes")} for i in intervals]
         for day, intervals in hours.days.items()
     }
 
 
-def _hours_from_json(raw: dict[str, list[dict[str, str]]]) -> OpeningHours:
+def hours_from_json(raw: dict[str, list[dict[str, str]]]) -> OpeningHours:
     return OpeningHours(
         days={
             day: tuple(
@@ -76,19 +58,28 @@ def _row_values(clinic: Clinic) -> dict[str, Any]:
         },
         "timezone": clinic.timezone,
         "phone": clinic.phone,
-        "opening_hours": _hours_to_json(clinic.opening_hours),
+        "opening_hours": hours_to_json(clinic.opening_hours),
+        "booking_policy": asdict(clinic.policy),
         "revision": clinic.revision,
     }
 
 
-def _clinic(row: Any) -> Clinic:
+def _policy(raw: dict[str, Any]) -> BookingPolicy:
+    depths = raw.get("needle_depth_mm")
+    if depths is None:
+        return BookingPolicy(**raw)
+    return BookingPolicy(**{**raw, "needle_depth_mm": {area: (low, high) for area, (low, high) in depths.items()}})
+
+
+def clinic_of(row: Any) -> Clinic:
     return Clinic(
         id=row.id,
         name=row.name,
         address=Address(**row.address),
         timezone=row.timezone,
         phone=row.phone,
-        opening_hours=_hours_from_json(row.opening_hours),
+        opening_hours=hours_from_json(row.opening_hours),
+        policy=_policy(row.booking_policy),
         revision=row.revision,
     )
 
@@ -101,11 +92,11 @@ class ClinicRepository:
         row = (await self._session.execute(select(clinics).where(clinics.c.id == clinic_id))).first()
         if row is None:
             raise ClinicNotFound("no such clinic", field="clinic_id")
-        return _clinic(row)
+        return clinic_of(row)
 
     async def list(self, *, offset: int, limit: int) -> list[Clinic]:
         query = select(clinics).order_by(clinics.c.name, clinics.c.id).offset(offset).limit(limit)
-        return [_clinic(row) for row in await self._session.execute(query)]
+        return [clinic_of(row) for row in await self._session.execute(query)]
 
     async def add(self, clinic: Clinic) -> None:
         try:
@@ -133,10 +124,3 @@ def _translated(error: IntegrityError) -> Exception:
     if violated_constraint(error) == "uq_clinics_lower_name":
         return ClinicNameTaken("a clinic with this name already exists", field="name")
     return error
-
-
-class BookingUnitOfWork(SqlUnitOfWork):
-    clinics: ClinicRepository
-
-    def open_repositories(self, session: AsyncSession) -> None:
-        self.clinics = ClinicRepository(session)

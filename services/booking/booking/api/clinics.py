@@ -1,43 +1,20 @@
-"""Booking's HTTP API: routes, request and response models, and the one domain-error -> HTTP table."""
+"""Clinic routes: open, change, list and read clinics, with their booking policy."""
 
 from __future__ import annotations
 
 from datetime import time
-from typing import Annotated, Self
+from typing import Self
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field, StrictInt, model_validator
 
-from booking import domain, service
-from booking.adapters.db import BookingUnitOfWork
-from clinic_shared.auth import Principal, Role, require_roles
-from clinic_shared.errors import DomainError
+from booking import domain
+from booking.api.common import Admin, ClinicEditor, ClinicId, Strict, UnitOfWork
+from booking.domain.areas import Area
+from booking.service import clinics as service
 from clinic_shared.pagination import Page, PageParams
 from clinic_shared.web import ERROR_RESPONSES, error_response
-
-ERROR_STATUS: dict[type[DomainError], int] = {
-    domain.ClinicNotFound: 404,
-    domain.ClinicNameTaken: 409,
-    domain.ClinicChangedConcurrently: 409,
-    domain.UnknownTimezone: 422,
-    domain.InvalidPhone: 422,
-    domain.InvalidOpeningHours: 422,
-}
-
-
-def unit_of_work(request: Request) -> BookingUnitOfWork:
-    return BookingUnitOfWork(request.app.state.session_factory, producer=request.app.state.settings.service_name)
-
-
-UnitOfWork = Annotated[BookingUnitOfWork, Depends(unit_of_work)]
-Admin = Annotated[Principal, require_roles(Role.ADMIN)]
-ClinicEditor = Annotated[Principal, require_roles(Role.ADMIN, Role.CLINIC_MANAGER)]
-ClinicId = Annotated[UUID, Path(description="the clinic's id")]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class AddressIn(Strict):
@@ -84,12 +61,29 @@ class OpeningHoursIn(Strict):
         )
 
 
+class BookingPolicyIn(Strict):
+    slot_grid_minutes: StrictInt = Field(default=15, description="start times fall on this grid (5-60, tiles an hour)")
+    min_notice_minutes: StrictInt = Field(default=120, ge=0, description="earliest online start after now")
+    horizon_days: StrictInt = Field(default=90, ge=1, description="latest online start, in days from now")
+    cancellation_cutoff_hours: StrictInt = Field(
+        default=24, ge=0, description="patients cancel or reschedule online until this long before the visit"
+    )
+    needle_depth_mm: dict[Area, tuple[float, float]] = Field(
+        default_factory=lambda: dict(domain.clinics.DEFAULT_DEPTHS_MM),
+        description="allowed needle depth per area, [min, max] in mm; a recorded depth outside is refused",
+    )
+
+    def to_domain(self) -> domain.BookingPolicy:
+        return domain.BookingPolicy(**self.model_dump())
+
+
 class ClinicIn(Strict):
     name: str = Field(min_length=1, max_length=120)
     address: AddressIn
     timezone: str = Field(max_length=64, description="IANA time zone", examples=["Europe/Amsterdam"])
     phone: str = Field(max_length=32, description="international format", examples=["+31 20 123 4567"])
     opening_hours: OpeningHoursIn
+    booking_policy: BookingPolicyIn = Field(default_factory=BookingPolicyIn)
 
 
 class ClinicPatch(Strict):
@@ -100,6 +94,7 @@ class ClinicPatch(Strict):
     timezone: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, max_length=32)
     opening_hours: OpeningHoursIn | None = None
+    booking_policy: BookingPolicyIn | None = None
 
     @model_validator(mode="after")
     def _something_changes(self) -> Self:
@@ -119,6 +114,7 @@ class ClinicOut(BaseModel):
     timezone: str
     phone: str
     opening_hours: OpeningHoursIn
+    booking_policy: BookingPolicyIn
 
     @classmethod
     def of(cls, clinic: domain.Clinic) -> Self:
@@ -130,6 +126,7 @@ class ClinicOut(BaseModel):
             timezone=clinic.timezone,
             phone=clinic.phone,
             opening_hours=OpeningHoursIn.from_domain(clinic.opening_hours),
+            booking_policy=BookingPolicyIn.model_validate(clinic.policy, from_attributes=True),
         )
 
 
@@ -152,6 +149,7 @@ async def create_clinic(body: ClinicIn, uow: UnitOfWork, _: Admin) -> ClinicOut:
         timezone=body.timezone,
         phone=body.phone,
         opening_hours=body.opening_hours.to_domain(),
+        policy=body.booking_policy.to_domain(),
     )
     return ClinicOut.of(clinic)
 
@@ -175,6 +173,7 @@ async def update_clinic(clinic_id: ClinicId, body: ClinicPatch, uow: UnitOfWork,
         timezone=body.timezone,
         phone=body.phone,
         opening_hours=body.opening_hours.to_domain() if body.opening_hours else None,
+        policy=body.booking_policy.to_domain() if body.booking_policy else None,
     )
     return ClinicOut.of(clinic)
 

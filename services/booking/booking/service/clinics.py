@@ -1,11 +1,11 @@
-"""Booking's use cases: each owns its transaction and the events it announces."""
+"""Clinic use cases: open, change, read."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from booking.adapters.db import BookingUnitOfWork
-from booking.domain import Address, Clinic, OpeningHours
+from booking.adapters.uow import BookingUnitOfWork
+from booking.domain import Address, BookingPolicy, Clinic, OpeningHours
 from clinic_shared.events import catalogue
 
 
@@ -27,9 +27,18 @@ def clinic_changed(clinic: Clinic) -> catalogue.ClinicChanged:
 
 
 async def register_clinic(
-    uow: BookingUnitOfWork, *, name: str, address: Address, timezone: str, phone: str, opening_hours: OpeningHours
+    uow: BookingUnitOfWork,
+    *,
+    name: str,
+    address: Address,
+    timezone: str,
+    phone: str,
+    opening_hours: OpeningHours,
+    policy: BookingPolicy | None = None,
 ) -> Clinic:
-    clinic = Clinic.register(name=name, address=address, timezone=timezone, phone=phone, opening_hours=opening_hours)
+    clinic = Clinic.register(
+        name=name, address=address, timezone=timezone, phone=phone, opening_hours=opening_hours, policy=policy
+    )
     async with uow:
         await uow.clinics.add(clinic)
         uow.outbox.add(clinic_changed(clinic))
@@ -46,11 +55,12 @@ async def change_clinic(
     timezone: str | None = None,
     phone: str | None = None,
     opening_hours: OpeningHours | None = None,
+    policy: BookingPolicy | None = None,
 ) -> Clinic:
     async with uow:
         current = await uow.clinics.get(clinic_id)
         clinic = current.changed(
-            name=name, address=address, timezone=timezone, phone=phone, opening_hours=opening_hours
+            name=name, address=address, timezone=timezone, phone=phone, opening_hours=opening_hours, policy=policy
         )
         await uow.clinics.save(clinic)
         uow.outbox.add(clinic_changed(clinic))

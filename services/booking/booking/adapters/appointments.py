@@ -1,0 +1,179 @@
+"""Patients and appointments. Holding a visit is one INSERT; the exclusion constraints decide."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking.adapters.tables import SLOT_CONSTRAINTS, appointments, patients
+from booking.availability import Allocation
+from booking.domain.appointments import Appointment, AppointmentNotFound, LotUsed, SlotTaken, Status
+from booking.domain.patients import Patient
+from clinic_shared.db import violated_constraint
+
+
+class SlotTakenBy(SlotTaken):
+    """The visit collided on one resource; the booking use case retries without it."""
+
+    def __init__(self, message: str, *, resource: str, resource_id: UUID) -> None:
+        super().__init__(message, field="starts_at")
+        self.resource = resource
+        self.resource_id = resource_id
+
+
+class AppointmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_patient(self, patient: Patient) -> None:
+        await self._session.execute(
+            insert(patients).values(
+                id=patient.id,
+                display_name=patient.display_name,
+                email=patient.email,
+                phone=patient.phone,
+                preferred_channel=patient.preferred_channel,
+                locale=patient.locale,
+                care_messages_consent=patient.care_messages_consent,
+                marketing_consent=patient.marketing_consent,
+                consent_text_version=patient.consent.text_version,
+                consented_at=patient.consent.given_at,
+            )
+        )
+
+    async def hold(self, appointment: Appointment) -> None:
+        """Insert the visit; a savepoint keeps the transaction usable when the time is taken."""
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(insert(appointments).values(**_row(appointment)))
+        except IntegrityError as error:
+            raise _slot_taken(error, appointment) from error
+
+    async def get(self, appointment_id: UUID) -> Appointment:
+        row = (await self._session.execute(select(appointments).where(appointments.c.id == appointment_id))).first()
+        if row is None:
+            raise AppointmentNotFound("no such appointment", field="appointment_id")
+        return _appointment(row._mapping)
+
+    async def decide(self, appointment: Appointment, *, expected: Status) -> bool:
+        """Store a change only if nobody changed the status meanwhile (a conditional update). A moved
+        visit is held at its new time and freed at the old in this one statement; the exclusion
+        constraints check the new periods against every other visit."""
+        values = {k: v for k, v in _row(appointment).items() if k not in {"id", "clinic_id", "patient_id"}}
+        try:
+            async with self._session.begin_nested():
+                result = await self._session.execute(
+                    update(appointments)
+                    .where(appointments.c.id == appointment.id, appointments.c.status == expected)
+                    .values(**values)
+                )
+        except IntegrityError as error:
+            raise _slot_taken(error, appointment) from error
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def between(
+        self,
+        *,
+        clinic_id: UUID,
+        start: datetime,
+        end: datetime,
+        statuses: Collection[Status] | None = None,
+        practitioner_id: UUID | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[Appointment]:
+        """Visits of a clinic starting in [start, end), in start order: schedules and staff lists."""
+        query = select(appointments).where(
+            appointments.c.clinic_id == clinic_id, appointments.c.starts_at >= start, appointments.c.starts_at < end
+        )
+        if statuses:
+            query = query.where(appointments.c.status.in_(list(statuses)))
+        if practitioner_id is not None:
+            query = query.where(appointments.c.practitioner_id == practitioner_id)
+        rows = await self._session.execute(
+            query.order_by(appointments.c.starts_at, appointments.c.id).offset(offset).limit(limit)
+        )
+        return [_appointment(row._mapping) for row in rows]
+
+    async def claim_unanswered(self, *, requested_before: datetime, limit: int = 100) -> list[Appointment]:
+        """Requested visits still waiting for supplies, locked so only one worker times each out."""
+        rows = await self._session.execute(
+            select(appointments)
+            .where(appointments.c.status == "requested", appointments.c.requested_at < requested_before)
+            .order_by(appointments.c.requested_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_appointment(row._mapping) for row in rows]
+
+
+def _slot_taken(error: IntegrityError, appointment: Appointment) -> Exception:
+    constraint = violated_constraint(error)
+    if constraint not in SLOT_CONSTRAINTS:
+        return error
+    resource = constraint.removeprefix("ex_appointments_")
+    return SlotTakenBy(
+        f"the {resource} is no longer free at this time",
+        resource=resource,
+        resource_id=getattr(appointment.allocation, f"{resource}_id"),
+    )
+
+
+def _row(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "id": appointment.id,
+        "clinic_id": appointment.clinic_id,
+        "patient_id": appointment.patient_id,
+        "treatment_id": appointment.treatment_id,
+        "practitioner_id": appointment.allocation.practitioner_id,
+        "room_id": appointment.allocation.room_id,
+        "device_id": appointment.allocation.device_id,
+        "areas": list(appointment.areas),
+        "status": appointment.status,
+        "starts_at": appointment.starts_at,
+        "procedure_starts_at": appointment.procedure_starts_at,
+        "procedure_ends_at": appointment.procedure_ends_at,
+        "ends_at": appointment.ends_at,
+        "requested_at": appointment.requested_at,
+        "rejection_reason": appointment.rejection_reason,
+        "cancelled_by": appointment.cancelled_by,
+        "cancel_reason_code": appointment.cancel_reason_code,
+        "checked_in_at": appointment.checked_in_at,
+        "completed_at": appointment.completed_at,
+        "needle_depths_mm": dict(appointment.needle_depths_mm) if appointment.needle_depths_mm else None,
+        "lots_used": [{"item_id": str(lot.item_id), "lot_number": lot.lot_number} for lot in appointment.lots_used],
+    }
+
+
+def _appointment(row: Any) -> Appointment:
+    return Appointment(
+        id=row["id"],
+        clinic_id=row["clinic_id"],
+        patient_id=row["patient_id"],
+        treatment_id=row["treatment_id"],
+        areas=tuple(row["areas"]),
+        allocation=Allocation(
+            practitioner_id=row["practitioner_id"], room_id=row["room_id"], device_id=row["device_id"]
+        ),
+        starts_at=row["starts_at"],
+        procedure_starts_at=row["procedure_starts_at"],
+        procedure_ends_at=row["procedure_ends_at"],
+        ends_at=row["ends_at"],
+        status=row["status"],
+        requested_at=row["requested_at"],
+        rejection_reason=row["rejection_reason"],
+        cancelled_by=row["cancelled_by"],
+        cancel_reason_code=row["cancel_reason_code"],
+        checked_in_at=row["checked_in_at"],
+        completed_at=row["completed_at"],
+        needle_depths_mm=row["needle_depths_mm"],
+        lots_used=tuple(
+            LotUsed(item_id=UUID(lot["item_id"]), lot_number=lot["lot_number"]) for lot in row["lots_used"]
+        ),
+    )

@@ -1,0 +1,164 @@
+"""Booking's tables as SQLAlchemy Core objects (the migrations hold the frozen DDL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from clinic_shared.db import new_metadata
+
+metadata = new_metadata()
+
+clinics = Table(
+    "clinics",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("address", JSONB, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("opening_hours", JSONB, nullable=False),
+    Column("booking_policy", JSONB, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("revision >= 1", name="revision_positive"),
+    CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+)
+Index("uq_clinics_lower_name", func.lower(clinics.c.name), unique=True)
+
+closures = Table(
+    "clinic_closures",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False, index=True),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("reason", Text),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("model", Text),
+    Column("active", Boolean, nullable=False),
+)
+
+practitioners = Table(
+    "practitioners",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("profession", Text, nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("practitioner_id", Uuid, ForeignKey("practitioners.id"), nullable=False, index=True),
+    Column("number", Text, nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("covers", ARRAY(Text), nullable=False),
+)
+
+practitioner_clinics = Table(
+    "practitioner_clinics",
+    metadata,
+    Column("practitioner_id", Uuid, ForeignKey("practitioners.id"), primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), primary_key=True),
+    Column("working_hours", JSONB, nullable=False),
+)
+
+time_off = Table(
+    "time_off",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("practitioner_id", Uuid, ForeignKey("practitioners.id"), nullable=False, index=True),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+)
+
+treatments = Table(
+    "treatments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("numbing_minutes", Integer, nullable=False),
+    Column("procedure_minutes", JSONB, nullable=False),
+    Column("turnover_minutes", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("email", Text),
+    Column("phone", Text),
+    Column("preferred_channel", Text, nullable=False),
+    Column("locale", Text, nullable=False),
+    Column("care_messages_consent", Boolean, nullable=False),
+    Column("marketing_consent", Boolean, nullable=False),
+    Column("consent_text_version", Text, nullable=False),
+    Column("consented_at", DateTime(timezone=True), nullable=False),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False, index=True),
+    Column("patient_id", Uuid, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("treatment_id", Uuid, ForeignKey("treatments.id"), nullable=False),
+    Column("practitioner_id", Uuid, ForeignKey("practitioners.id"), nullable=False),
+    Column("room_id", Uuid, ForeignKey("rooms.id"), nullable=False),
+    Column("device_id", Uuid, ForeignKey("devices.id"), nullable=False),
+    Column("areas", ARRAY(Text), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("procedure_starts_at", DateTime(timezone=True), nullable=False),
+    Column("procedure_ends_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("rejection_reason", Text),
+    Column("cancelled_by", Text),
+    Column("cancel_reason_code", Text),
+    Column("checked_in_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("needle_depths_mm", JSONB),
+    Column("lots_used", JSONB, nullable=False),
+)
+
+# The exclusion constraints that make double booking impossible, by resource.
+SLOT_CONSTRAINTS = frozenset({"ex_appointments_room", "ex_appointments_practitioner", "ex_appointments_device"})

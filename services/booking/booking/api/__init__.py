@@ -1,0 +1,49 @@
+"""Booking's HTTP API: the routers, and the one table from domain errors to HTTP status codes."""
+
+from __future__ import annotations
+
+from booking import availability
+from booking.adapters.appointments import SlotTakenBy
+from booking.api import clinics, lifecycle, practitioners, schedules, setup, visits
+from booking.domain import appointments, patients, resources, staff, treatments
+from booking.domain import clinics as clinic_rules
+from booking.service.schedules import InvalidPeriod
+from booking.service.visits import InvalidSearch
+from clinic_shared.errors import DomainError
+
+ERROR_STATUS: dict[type[DomainError], int] = {
+    clinic_rules.ClinicNotFound: 404,
+    staff.PractitionerNotFound: 404,
+    treatments.TreatmentNotFound: 404,
+    appointments.AppointmentNotFound: 404,
+    clinic_rules.ClinicNameTaken: 409,
+    clinic_rules.ClinicChangedConcurrently: 409,
+    resources.ResourceNameTaken: 409,
+    appointments.SlotTaken: 409,
+    appointments.IllegalTransition: 409,
+    appointments.TooLateToChange: 409,
+    appointments.DepthOutOfRange: 422,
+    appointments.CompletionIncomplete: 422,
+    SlotTakenBy: 409,
+    clinic_rules.UnknownTimezone: 422,
+    clinic_rules.InvalidPhone: 422,
+    clinic_rules.InvalidOpeningHours: 422,
+    clinic_rules.InvalidBookingPolicy: 422,
+    resources.InvalidClosure: 422,
+    staff.InvalidCredential: 422,
+    staff.InvalidTimeOff: 422,
+    staff.NotWorkingAtClinic: 422,
+    treatments.InvalidTreatment: 422,
+    treatments.AreaNotOffered: 422,
+    patients.InvalidContact: 422,
+    patients.ConsentMissing: 422,
+    availability.StartTooSoon: 422,
+    availability.StartBeyondHorizon: 422,
+    availability.StartOffGrid: 422,
+    availability.OutsideOpeningHours: 422,
+    availability.StartNotAware: 422,
+    InvalidSearch: 422,
+    InvalidPeriod: 422,
+}
+
+ROUTERS = (clinics.router, setup.router, practitioners.router, visits.router, lifecycle.router, schedules.router)

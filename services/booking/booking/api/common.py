@@ -1,0 +1,80 @@
+"""What every booking route shares: the unit of work, who may call, and the strict request base."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Annotated
+from uuid import UUID
+
+import jwt
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict
+
+from booking import manage_links
+from booking.adapters.uow import BookingUnitOfWork
+from booking.domain.appointments import Actor, Appointment
+from booking.manage_links import ManageGrant
+from booking.settings import BookingSettings
+from clinic_shared.auth import STAFF_ROLES, Forbidden, NotAuthenticated, Principal, Role, TokenVerifier, require_roles
+
+
+def unit_of_work(request: Request) -> BookingUnitOfWork:
+    return BookingUnitOfWork(request.app.state.session_factory, producer=request.app.state.settings.service_name)
+
+
+def settings(request: Request) -> BookingSettings:
+    configured: BookingSettings = request.app.state.settings
+    return configured
+
+
+UnitOfWork = Annotated[BookingUnitOfWork, Depends(unit_of_work)]
+Settings = Annotated[BookingSettings, Depends(settings)]
+Admin = Annotated[Principal, require_roles(Role.ADMIN)]
+ClinicEditor = Annotated[Principal, require_roles(Role.ADMIN, Role.CLINIC_MANAGER)]
+Staff = Annotated[Principal, require_roles(*STAFF_ROLES)]
+ClinicId = Annotated[UUID, Path(description="the clinic's id")]
+PractitionerId = Annotated[UUID, Path(description="the practitioner's id")]
+
+
+_BEARER = HTTPBearer(auto_error=False)
+
+
+async def _caller(
+    request: Request, settings: Settings, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> ManageGrant | Principal:
+    """The patient's manage link (HS256, booking's own) or a staff token from the identity provider."""
+    if credentials is None:
+        raise NotAuthenticated("a manage link token or a staff token is required")
+    token = credentials.credentials
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError as error:
+        raise NotAuthenticated("the token is not a JWT") from error
+    if algorithm == "HS256":
+        return manage_links.verify(settings.manage_link_secret.get_secret_value(), token)
+    verifier: TokenVerifier = request.app.state.verifier
+    return await verifier.verify(token)
+
+
+Caller = Annotated[ManageGrant | Principal, Depends(_caller)]
+
+
+def actor_for(caller: ManageGrant | Principal, appointment: Appointment, *, staff: Collection[Role]) -> Actor:
+    """Whether `caller` may act on `appointment`, and as whom: the patient through the manage link of
+    this very appointment, or staff of its clinic in one of the `staff` roles (else 403)."""
+    if isinstance(caller, ManageGrant):
+        if caller.appointment_id != appointment.id:
+            raise Forbidden("this link is for another appointment", field="appointment_id")
+        return "patient"
+    if caller.role not in staff:
+        raise Forbidden(f"requires one of: {', '.join(sorted(staff))}")
+    caller.ensure_clinic(appointment.clinic_id)
+    return "staff"
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are refused, not silently dropped (numbers use StrictInt so a
+    boolean or a numeric string is refused too)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -1,0 +1,61 @@
+"""Staff views: the day's schedule of a clinic or a practitioner, and visits by status and date."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from booking.api.common import ClinicId, Staff, UnitOfWork
+from booking.api.visits import AppointmentOut
+from booking.domain.appointments import Status
+from booking.service import schedules as service
+from clinic_shared.pagination import Page, PageParams
+from clinic_shared.web import ERROR_RESPONSES, error_response
+
+router = APIRouter(prefix="/clinics/{clinic_id}", tags=["staff views"], responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/schedule", summary="A day at the clinic", responses={404: error_response("Unknown clinic or practitioner")}
+)
+async def schedule(
+    clinic_id: ClinicId,
+    uow: UnitOfWork,
+    principal: Staff,
+    page: PageParams,
+    day: Annotated[date, Query(description="the clinic's local date")],
+    practitioner_id: Annotated[UUID | None, Query(description="only this practitioner's visits")] = None,
+) -> Page[AppointmentOut]:
+    """Visits starting that day in start order (cancelled and rejected ones left out), for staff of
+    the clinic. With `practitioner_id`, one practitioner's day."""
+    principal.ensure_clinic(clinic_id)
+    _, visits = await service.day_schedule(
+        uow, clinic_id=clinic_id, day=day, practitioner_id=practitioner_id, offset=page.offset, limit=page.fetch
+    )
+    return Page[AppointmentOut].of([AppointmentOut.of(v) for v in visits], page)
+
+
+@router.get("/appointments", summary="Visits by status and date", responses={404: error_response("Unknown clinic")})
+async def appointments(
+    clinic_id: ClinicId,
+    uow: UnitOfWork,
+    principal: Staff,
+    page: PageParams,
+    first_day: Annotated[date, Query(alias="from")],
+    last_day: Annotated[date, Query(alias="to", description="inclusive; at most 93 days after `from`")],
+    status: Annotated[list[Status] | None, Query(description="any of these statuses (repeatable)")] = None,
+) -> Page[AppointmentOut]:
+    principal.ensure_clinic(clinic_id)
+    visits = await service.visits_by_status(
+        uow,
+        clinic_id=clinic_id,
+        first_day=first_day,
+        last_day=last_day,
+        statuses=status or [],
+        offset=page.offset,
+        limit=page.fetch,
+    )
+    return Page[AppointmentOut].of([AppointmentOut.of(v) for v in visits], page)

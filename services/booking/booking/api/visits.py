@@ -1,0 +1,215 @@
+"""Patients' routes: free times, booking a visit, and reading it back through the manage link."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
+
+from booking import manage_links
+from booking.api.common import Caller, ClinicId, Settings, Strict, UnitOfWork, actor_for
+from booking.domain.appointments import Appointment, Status
+from booking.domain.areas import Area
+from booking.service import visits as service
+from clinic_shared.auth import STAFF_ROLES
+from clinic_shared.idempotency import HEADER, fingerprint
+from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
+from clinic_shared.web import error_response
+
+router = APIRouter(tags=["visits"])
+
+
+class SlotOut(BaseModel):
+    starts_at: datetime = Field(description="UTC")
+    local_start: datetime = Field(description="the clinic's wall-clock time, with its UTC offset")
+    practitioner_ids: list[UUID]
+
+
+class AvailabilityOut(BaseModel):
+    clinic_id: UUID
+    timezone: str
+    treatment_id: UUID
+    areas: list[Area]
+    slots: list[SlotOut]
+
+
+@router.get(
+    "/clinics/{clinic_id}/availability",
+    summary="Free start times",
+    dependencies=[PUBLIC_RATE_LIMIT],
+    responses={
+        404: error_response("Unknown clinic, treatment or practitioner"),
+        422: error_response("Bad search; `field` names it"),
+        429: error_response("Too many searches; see Retry-After"),
+    },
+)
+async def availability(
+    clinic_id: ClinicId,
+    uow: UnitOfWork,
+    treatment_id: Annotated[UUID, Query()],
+    areas: Annotated[list[Area], Query(min_length=1, max_length=4)],
+    first_day: Annotated[date, Query(alias="from", description="first local date")],
+    last_day: Annotated[date, Query(alias="to", description="last local date (inclusive, at most 92 days)")],
+    practitioner_id: Annotated[UUID | None, Query()] = None,
+) -> AvailabilityOut:
+    """Every start time at which a credentialed practitioner, a room and a device are free for the
+    whole visit (numbing, procedure, cleaning), honouring opening hours, closures, working hours,
+    time off, minimum notice and the booking horizon. Public."""
+    clinic, slots = await service.find_availability(
+        uow,
+        clinic_id=clinic_id,
+        treatment_id=treatment_id,
+        areas=tuple(dict.fromkeys(areas)),
+        first_day=first_day,
+        last_day=last_day,
+        practitioner_id=practitioner_id,
+        now=datetime.now(UTC),
+    )
+    return AvailabilityOut(
+        clinic_id=clinic.id,
+        timezone=clinic.timezone,
+        treatment_id=treatment_id,
+        areas=list(dict.fromkeys(areas)),
+        slots=[
+            SlotOut(starts_at=s.starts_at, local_start=s.local_start, practitioner_ids=list(s.practitioner_ids))
+            for s in slots
+        ],
+    )
+
+
+class PatientIn(Strict):
+    display_name: str = Field(min_length=1, max_length=120)
+    email: str | None = Field(default=None, max_length=320, examples=["sam@example.org"])
+    phone: str | None = Field(default=None, max_length=32, examples=["+31 6 1234 5678"])
+    preferred_channel: Literal["email", "sms"] = "email"
+    locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    care_messages_consent: StrictBool = Field(description="confirmations, reminders and aftercare")
+    marketing_consent: StrictBool = Field(default=False, description="e.g. suggestions to book the next session")
+
+
+class ConsentIn(Strict):
+    accepted: Literal[True] = Field(description="the patient read and accepted the consent text")
+    text_version: str = Field(min_length=1, max_length=32, examples=["2026-11"])
+
+
+class BookingIn(Strict):
+    clinic_id: UUID
+    treatment_id: UUID
+    areas: list[Area] = Field(min_length=1, max_length=4)
+    starts_at: AwareDatetime = Field(description="a start from the availability search, with its UTC offset")
+    practitioner_id: UUID | None = Field(default=None, description="leave out to take any free practitioner")
+    patient: PatientIn
+    consent: ConsentIn
+
+
+class AppointmentOut(BaseModel):
+    """Times are UTC; the clinic's time zone turns them into its wall-clock time."""
+
+    id: UUID
+    clinic_id: UUID
+    treatment_id: UUID
+    practitioner_id: UUID
+    areas: list[Area]
+    status: Status
+    starts_at: datetime
+    ends_at: datetime
+
+    @classmethod
+    def of(cls, appointment: Appointment) -> Self:
+        return cls(
+            id=appointment.id,
+            clinic_id=appointment.clinic_id,
+            treatment_id=appointment.treatment_id,
+            practitioner_id=appointment.allocation.practitioner_id,
+            areas=list(appointment.areas),
+            status=appointment.status,
+            starts_at=appointment.starts_at.astimezone(UTC),
+            ends_at=appointment.ends_at.astimezone(UTC),
+        )
+
+
+class BookedOut(BaseModel):
+    appointment: AppointmentOut
+    manage_token: str = Field(description="bearer token for this appointment only (view, reschedule, cancel)")
+    manage_path: str = Field(description="where the patient's page for this appointment lives")
+
+
+@router.post(
+    "/appointments",
+    status_code=201,
+    summary="Book a visit",
+    dependencies=[PUBLIC_RATE_LIMIT],
+    response_model=BookedOut,
+    responses={
+        404: error_response("Unknown clinic, treatment or practitioner"),
+        409: error_response("The time was taken (`details.alternatives` lists free ones) or the key is in use"),
+        422: error_response("Bad request, or an Idempotency-Key reused with another body; `field` names it"),
+        429: error_response("Too many requests; see Retry-After"),
+    },
+)
+async def book(
+    request: Request,
+    body: BookingIn,
+    uow: UnitOfWork,
+    settings: Settings,
+    idempotency_key: Annotated[str | None, Header(alias=HEADER, max_length=255)] = None,
+) -> JSONResponse:
+    """Holds the time (no two visits can share a practitioner, room or device) and records the visit
+    as `requested`; it is confirmed once the clinic's supplies are reserved, or rejected. Send an
+    `Idempotency-Key` to retry safely: the same key and body give the same answer."""
+    secret = settings.manage_link_secret.get_secret_value()
+
+    def answer(appointment: Appointment) -> dict[str, Any]:
+        token = manage_links.issue(
+            secret, appointment_id=appointment.id, patient_id=appointment.patient_id, visit_ends_at=appointment.ends_at
+        )
+        booked = BookedOut(
+            appointment=AppointmentOut.of(appointment),
+            manage_token=token,
+            manage_path=f"/manage/{appointment.id}",
+        )
+        return booked.model_dump(mode="json")
+
+    booking = await service.book_visit(
+        uow,
+        clinic_id=body.clinic_id,
+        treatment_id=body.treatment_id,
+        areas=tuple(dict.fromkeys(body.areas)),
+        starts_at=body.starts_at,
+        practitioner_id=body.practitioner_id,
+        patient=service.PatientDetails(
+            consent_text_version=body.consent.text_version,
+            **body.patient.model_dump(),
+        ),
+        now=datetime.now(UTC),
+        idempotency=service.IdempotencyRequest(
+            scope="anonymous",
+            route="POST /appointments",
+            key=idempotency_key,
+            fingerprint=fingerprint(await request.body()),
+        )
+        if idempotency_key is not None
+        else None,
+        answer=answer,
+    )
+    return JSONResponse(booking.body, status_code=booking.status_code)
+
+
+@router.get(
+    "/appointments/{appointment_id}",
+    summary="One appointment",
+    responses={
+        401: error_response("No valid token"),
+        403: error_response("Not this appointment"),
+        404: error_response("Unknown"),
+    },
+)
+async def get_appointment(appointment_id: UUID, uow: UnitOfWork, reader: Caller) -> AppointmentOut:
+    """For the patient through the manage link of this appointment, or for staff of its clinic."""
+    appointment = await service.find_appointment(uow, appointment_id=appointment_id)
+    actor_for(reader, appointment, staff=STAFF_ROLES)
+    return AppointmentOut.of(appointment)

@@ -1,0 +1,174 @@
+"""A visit after booking: reschedule, cancel, check in, complete, no-show. Each change is a
+conditional update that announces its event in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from booking import availability
+from booking.adapters.uow import BookingUnitOfWork
+from booking.domain.appointments import Actor, Appointment, IllegalTransition, LotUsed
+from booking.domain.areas import Area
+from booking.domain.clinics import Clinic
+from booking.service.visits import calendar_for, clinic_calendar, ensure_practitioner, hold_somewhere
+from clinic_shared.events import catalogue
+
+# Decides whether the caller may act on this appointment, and as whom (raises when they may not).
+Authorize = Callable[[Appointment], Actor]
+
+
+async def _stored(uow: BookingUnitOfWork, changed: Appointment, *, was: Appointment) -> None:
+    if not await uow.appointments.decide(changed, expected=was.status):
+        raise IllegalTransition("the visit was changed by someone else meanwhile; reload it", field="status")
+
+
+def _cutoff(clinic: Clinic) -> timedelta:
+    return timedelta(hours=clinic.policy.cancellation_cutoff_hours)
+
+
+async def cancel_visit(
+    uow: BookingUnitOfWork, *, appointment_id: UUID, authorize: Authorize, reason_code: str | None, now: datetime
+) -> Appointment:
+    async with uow:
+        appointment = await uow.appointments.get(appointment_id)
+        by = authorize(appointment)
+        clinic = await uow.clinics.get(appointment.clinic_id)
+        cancelled = appointment.cancelled(by=by, now=now, cutoff=_cutoff(clinic), reason_code=reason_code)
+        await _stored(uow, cancelled, was=appointment)
+        uow.outbox.add(
+            catalogue.AppointmentCancelled(
+                appointment_id=cancelled.id,
+                clinic_id=cancelled.clinic_id,
+                patient_id=cancelled.patient_id,
+                cancelled_by=by,
+                reason_code=reason_code,
+            )
+        )
+        await uow.commit()
+    return cancelled
+
+
+async def reschedule_visit(
+    uow: BookingUnitOfWork,
+    *,
+    appointment_id: UUID,
+    authorize: Authorize,
+    starts_at: datetime,
+    practitioner_id: UUID | None,
+    now: datetime,
+) -> Appointment:
+    """The new time is held and the old freed in one statement: never both, never neither."""
+    async with uow:
+        appointment = await uow.appointments.get(appointment_id)
+        by = authorize(appointment)
+        clinic = await uow.clinics.get(appointment.clinic_id)
+        appointment.ensure_reschedulable(by=by, now=now, cutoff=_cutoff(clinic))
+        day = starts_at.astimezone(UTC).date()
+        calendar = await calendar_for(
+            uow,
+            clinic_id=appointment.clinic_id,
+            treatment_id=appointment.treatment_id,
+            first_day=day,
+            last_day=day,
+            ignoring=appointment.id,
+        )
+        ensure_practitioner(calendar, practitioner_id)
+        phases = calendar.treatment.phases(appointment.areas)
+        availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)
+
+        async def store(allocation: availability.Allocation) -> Appointment:
+            moved = appointment.moved(allocation=allocation, starts_at=starts_at, phases=phases)
+            await _stored(uow, moved, was=appointment)
+            return moved
+
+        moved = await hold_somewhere(
+            uow, calendar=calendar, areas=appointment.areas, starts_at=starts_at, practitioner_id=practitioner_id,
+            now=now, store=store,
+        )  # fmt: skip
+        uow.outbox.add(
+            catalogue.AppointmentRescheduled(
+                appointment_id=moved.id,
+                clinic_id=moved.clinic_id,
+                patient_id=moved.patient_id,
+                previous_starts_at=appointment.starts_at,
+                starts_at=moved.starts_at,
+                ends_at=moved.ends_at,
+                areas=list(moved.areas),
+                practitioner_id=moved.allocation.practitioner_id,
+                room_id=moved.allocation.room_id,
+                device_id=moved.allocation.device_id,
+            )
+        )
+        await uow.commit()
+    return moved
+
+
+async def check_in_visit(
+    uow: BookingUnitOfWork, *, appointment_id: UUID, authorize: Authorize, now: datetime
+) -> Appointment:
+    async with uow:
+        appointment = await uow.appointments.get(appointment_id)
+        authorize(appointment)
+        checked_in = appointment.checked_in(now=now)
+        await _stored(uow, checked_in, was=appointment)
+        uow.outbox.add(
+            catalogue.AppointmentCheckedIn(
+                appointment_id=checked_in.id,
+                clinic_id=checked_in.clinic_id,
+                patient_id=checked_in.patient_id,
+                checked_in_at=now,
+            )
+        )
+        await uow.commit()
+    return checked_in
+
+
+async def complete_visit(
+    uow: BookingUnitOfWork,
+    *,
+    appointment_id: UUID,
+    authorize: Authorize,
+    depths_mm: Mapping[Area, float],
+    lots_used: tuple[LotUsed, ...],
+    now: datetime,
+) -> Appointment:
+    async with uow:
+        appointment = await uow.appointments.get(appointment_id)
+        authorize(appointment)
+        clinic = await uow.clinics.get(appointment.clinic_id)
+        completed = appointment.completed(
+            depths_mm=depths_mm, allowed_mm=clinic.policy.needle_depth_mm, lots_used=lots_used, now=now
+        )
+        await _stored(uow, completed, was=appointment)
+        # The depths are a treatment record and stay here; the event names the lots for traceability.
+        uow.outbox.add(
+            catalogue.AppointmentCompleted(
+                appointment_id=completed.id,
+                clinic_id=completed.clinic_id,
+                patient_id=completed.patient_id,
+                completed_at=now,
+                areas=list(completed.areas),
+                lots_used=[catalogue.LotUsed(item_id=lot.item_id, lot_number=lot.lot_number) for lot in lots_used],
+            )
+        )
+        await uow.commit()
+    return completed
+
+
+async def mark_no_show(
+    uow: BookingUnitOfWork, *, appointment_id: UUID, authorize: Authorize, now: datetime
+) -> Appointment:
+    async with uow:
+        appointment = await uow.appointments.get(appointment_id)
+        authorize(appointment)
+        missed = appointment.marked_no_show(now=now)
+        await _stored(uow, missed, was=appointment)
+        uow.outbox.add(
+            catalogue.AppointmentNoShow(
+                appointment_id=missed.id, clinic_id=missed.clinic_id, patient_id=missed.patient_id, marked_at=now
+            )
+        )
+        await uow.commit()
+    return missed

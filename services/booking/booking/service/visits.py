@@ -1,0 +1,294 @@
+"""Finding free times and booking a visit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from booking import availability
+from booking.adapters.appointments import SlotTakenBy
+from booking.adapters.calendar import Calendar, load_calendar
+from booking.adapters.uow import BookingUnitOfWork
+from booking.domain.appointments import Appointment, SlotTaken
+from booking.domain.areas import Area
+from booking.domain.clinics import Clinic
+from booking.domain.patients import Channel, Consent, Patient
+from booking.domain.staff import PractitionerNotFound
+from clinic_shared.errors import InvalidInput
+from clinic_shared.events import catalogue
+from clinic_shared.idempotency import StoredResponse
+
+MAX_SEARCH_DAYS = 92
+# A concurrent booking can take the resource we picked between reading the calendar and inserting;
+# we then pick again without it. Past this many collisions the time is simply taken.
+ALLOCATION_ATTEMPTS = 3
+ALTERNATIVES = 5
+
+
+class InvalidSearch(InvalidInput):
+    code = "invalid_search"
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    display_name: str
+    email: str | None
+    phone: str | None
+    preferred_channel: Channel
+    locale: str
+    care_messages_consent: bool
+    marketing_consent: bool
+    consent_text_version: str | None
+
+
+@dataclass(frozen=True)
+class IdempotencyRequest:
+    scope: str
+    route: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Booking:
+    """The outcome of a booking request: a new visit, or the stored answer to the same request."""
+
+    status_code: int
+    body: dict[str, Any]
+    appointment: Appointment | None = None
+
+    @classmethod
+    def replayed(cls, stored: StoredResponse) -> Booking:
+        return cls(status_code=stored.status_code, body=stored.body)
+
+
+def clinic_calendar(calendar: Calendar) -> availability.ClinicCalendar:
+    clinic = calendar.clinic
+    return availability.ClinicCalendar(
+        timezone=clinic.zone,
+        opening_hours=clinic.opening_hours,
+        closures=calendar.closures,
+        grid=timedelta(minutes=clinic.policy.slot_grid_minutes),
+        min_notice=timedelta(minutes=clinic.policy.min_notice_minutes),
+        horizon=timedelta(days=clinic.policy.horizon_days),
+    )
+
+
+async def calendar_for(
+    uow: BookingUnitOfWork,
+    *,
+    clinic_id: UUID,
+    treatment_id: UUID,
+    first_day: date,
+    last_day: date,
+    ignoring: UUID | None = None,
+) -> Calendar:
+    # A day wide margin on both sides covers every time zone and the longest visit.
+    return await load_calendar(
+        uow.session,
+        clinic_id=clinic_id,
+        treatment_id=treatment_id,
+        first_day=first_day,
+        last_day=last_day,
+        window_start=datetime.combine(first_day - timedelta(days=1), time(), UTC),
+        window_end=datetime.combine(last_day + timedelta(days=2), time(), UTC),
+        ignoring=ignoring,
+    )
+
+
+async def find_availability(
+    uow: BookingUnitOfWork,
+    *,
+    clinic_id: UUID,
+    treatment_id: UUID,
+    areas: tuple[Area, ...],
+    first_day: date,
+    last_day: date,
+    practitioner_id: UUID | None,
+    now: datetime,
+) -> tuple[Clinic, list[availability.Slot]]:
+    if last_day < first_day:
+        raise InvalidSearch("the search must end on or after its first day", field="to")
+    if (last_day - first_day).days >= MAX_SEARCH_DAYS:
+        raise InvalidSearch(f"search at most {MAX_SEARCH_DAYS} days at once", field="to")
+    async with uow:
+        calendar = await calendar_for(
+            uow, clinic_id=clinic_id, treatment_id=treatment_id, first_day=first_day, last_day=last_day
+        )
+    ensure_practitioner(calendar, practitioner_id)
+    slots = availability.free_slots(
+        clinic=clinic_calendar(calendar),
+        phases=calendar.treatment.phases(areas),
+        resources=calendar.resources,
+        first_day=first_day,
+        last_day=last_day,
+        now=now,
+        practitioner_id=practitioner_id,
+    )
+    return calendar.clinic, slots
+
+
+def ensure_practitioner(calendar: Calendar, practitioner_id: UUID | None) -> None:
+    known = {p.practitioner_id for p in calendar.resources.practitioners}
+    if practitioner_id is not None and practitioner_id not in known:
+        raise PractitionerNotFound("no such practitioner at this clinic", field="practitioner_id")
+
+
+async def book_visit(
+    uow: BookingUnitOfWork,
+    *,
+    clinic_id: UUID,
+    treatment_id: UUID,
+    areas: tuple[Area, ...],
+    starts_at: datetime,
+    practitioner_id: UUID | None,
+    patient: PatientDetails,
+    now: datetime,
+    idempotency: IdempotencyRequest | None,
+    answer: Callable[[Appointment], dict[str, Any]],
+) -> Booking:
+    """Hold the time and record the visit as `requested`; inventory's answer confirms or rejects it."""
+    async with uow:
+        if idempotency is not None:
+            stored = await uow.idempotency.claim(
+                scope=idempotency.scope,
+                route=idempotency.route,
+                key=idempotency.key,
+                fingerprint=idempotency.fingerprint,
+            )
+            if stored is not None:
+                return Booking.replayed(stored)
+        day = starts_at.astimezone(UTC).date()
+        calendar = await calendar_for(uow, clinic_id=clinic_id, treatment_id=treatment_id, first_day=day, last_day=day)
+        ensure_practitioner(calendar, practitioner_id)
+        phases = calendar.treatment.phases(areas)
+        availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)
+        new_patient = Patient.at_first_booking(
+            display_name=patient.display_name,
+            email=patient.email,
+            phone=patient.phone,
+            preferred_channel=patient.preferred_channel,
+            locale=patient.locale,
+            care_messages_consent=patient.care_messages_consent,
+            marketing_consent=patient.marketing_consent,
+            consent=Consent(text_version=patient.consent_text_version, given_at=now)
+            if patient.consent_text_version
+            else None,
+        )
+        await uow.appointments.add_patient(new_patient)
+
+        async def store(allocation: availability.Allocation) -> Appointment:
+            appointment = Appointment.request(
+                clinic_id=clinic_id,
+                patient_id=new_patient.id,
+                treatment_id=treatment_id,
+                areas=areas,
+                allocation=allocation,
+                starts_at=starts_at,
+                phases=phases,
+                now=now,
+            )
+            await uow.appointments.hold(appointment)
+            return appointment
+
+        appointment = await hold_somewhere(
+            uow, calendar=calendar, areas=areas, starts_at=starts_at, practitioner_id=practitioner_id, now=now,
+            store=store,
+        )  # fmt: skip
+        uow.outbox.add(_requested(appointment))
+        body = answer(appointment)
+        if idempotency is not None:
+            await uow.idempotency.remember(
+                scope=idempotency.scope,
+                route=idempotency.route,
+                key=idempotency.key,
+                fingerprint=idempotency.fingerprint,
+                status_code=201,
+                body=body,
+            )
+        await uow.commit()
+    return Booking(status_code=201, body=body, appointment=appointment)
+
+
+async def hold_somewhere(
+    uow: BookingUnitOfWork,
+    *,
+    calendar: Calendar,
+    areas: tuple[Area, ...],
+    starts_at: datetime,
+    practitioner_id: UUID | None,
+    now: datetime,
+    store: Callable[[availability.Allocation], Awaitable[Appointment]],
+) -> Appointment:
+    """Pick a free practitioner, room and device and let `store` hold them; when a concurrent visit
+    took one of them first (the exclusion constraint says which), pick again without it."""
+    phases = calendar.treatment.phases(areas)
+    excluded: set[UUID] = set()
+    for _ in range(ALLOCATION_ATTEMPTS):
+        allocation = availability.allocate(
+            clinic=clinic_calendar(calendar),
+            phases=phases,
+            resources=calendar.resources,
+            starts_at=starts_at,
+            now=now,
+            practitioner_id=practitioner_id,
+            exclude=frozenset(excluded),
+        )
+        if allocation is None:
+            break
+        try:
+            return await store(allocation)
+        except SlotTakenBy as taken:
+            excluded.add(taken.resource_id)
+    raise SlotTaken(
+        "this time is no longer free",
+        field="starts_at",
+        details={"alternatives": await _alternatives(uow, calendar=calendar, areas=areas, after=starts_at, now=now)},
+    )
+
+
+async def _alternatives(
+    uow: BookingUnitOfWork, *, calendar: Calendar, areas: tuple[Area, ...], after: datetime, now: datetime
+) -> list[dict[str, str]]:
+    """The next free starts in the following week, read afresh (the calendar we had is stale)."""
+    first_day = after.astimezone(calendar.clinic.zone).date()
+    fresh = await calendar_for(
+        uow,
+        clinic_id=calendar.clinic.id,
+        treatment_id=calendar.treatment.id,
+        first_day=first_day,
+        last_day=first_day + timedelta(days=7),
+    )
+    slots = availability.free_slots(
+        clinic=clinic_calendar(fresh),
+        phases=fresh.treatment.phases(areas),
+        resources=fresh.resources,
+        first_day=first_day,
+        last_day=first_day + timedelta(days=7),
+        now=now,
+    )
+    later = [slot for slot in slots if slot.starts_at > after][:ALTERNATIVES]
+    return [{"starts_at": s.starts_at.isoformat(), "local_start": s.local_start.isoformat()} for s in later]
+
+
+def _requested(appointment: Appointment) -> catalogue.AppointmentRequested:
+    return catalogue.AppointmentRequested(
+        appointment_id=appointment.id,
+        clinic_id=appointment.clinic_id,
+        patient_id=appointment.patient_id,
+        treatment_id=appointment.treatment_id,
+        practitioner_id=appointment.allocation.practitioner_id,
+        room_id=appointment.allocation.room_id,
+        device_id=appointment.allocation.device_id,
+        areas=list(appointment.areas),
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+    )
+
+
+async def find_appointment(uow: BookingUnitOfWork, *, appointment_id: UUID) -> Appointment:
+    async with uow:
+        return await uow.appointments.get(appointment_id)
