@@ -6,14 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,82 +16,40 @@ import pytest
 
 from clinic_shared.auth import Role
 from clinic_shared.runtime import discover_services
-from clinic_shared.testing.messaging import eventually
 from clinic_shared.testing.plugin import TestEnvironment
+from clinic_shared.testing.processes import ServiceProcess, free_port, start, stop, wait_until_ready
 
 pytestmark = pytest.mark.system
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Process:
-    name: str
-    port: int
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 @pytest.fixture(scope="module")
 def processes(
     test_env: TestEnvironment, service_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Process]]:
+) -> Iterator[dict[str, ServiceProcess]]:
     logs = tmp_path_factory.mktemp("system-logs")
-    started: dict[str, Process] = {}
-    for name, definition in discover_services().items():
-        api_port, worker_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            **test_env.environ(definition, http_port=api_port, worker_http_port=worker_port, log_level="INFO"),
-        }
-        for kind, port in (("api", api_port), ("worker", worker_port)):
-            log = logs / f"{name}-{kind}.log"
-            with log.open("wb") as output:
-                popen = subprocess.Popen([BIN / f"{name}-{kind}"], env=env, stdout=output, stderr=subprocess.STDOUT)
-            started[f"{name}-{kind}"] = Process(name=f"{name}-{kind}", port=port, popen=popen, log=log)
+    started: dict[str, ServiceProcess] = {}
     try:
+        for name, definition in discover_services().items():
+            api_port, worker_port = free_port(), free_port()
+            env = {
+                **os.environ,
+                **test_env.environ(definition, http_port=api_port, worker_http_port=worker_port, log_level="INFO"),
+            }
+            started[f"{name}-api"] = start(f"{name}-api", port=api_port, env=env, logs=logs)
+            started[f"{name}-worker"] = start(f"{name}-worker", port=worker_port, env=env, logs=logs)
         yield started
     finally:
-        for process in started.values():
-            if process.popen.poll() is None:
-                process.popen.send_signal(signal.SIGTERM)
-        for process in started.values():
-            try:
-                process.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.popen.kill()
+        stop(started.values())
 
 
 @pytest.fixture(scope="module")
-async def ready(processes: dict[str, Process]) -> dict[str, Process]:
-    async with httpx.AsyncClient(timeout=2) as client:
-        for process in processes.values():
-
-            async def is_ready(process: Process = process) -> bool:
-                if process.popen.poll() is not None:
-                    tail = process.log.read_text()[-3000:]
-                    raise AssertionError(f"{process.name} exited with {process.popen.returncode}:\n{tail}")
-                try:
-                    return (await client.get(f"{process.url}/readyz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(is_ready, timeout_s=60, what=f"{process.name} to be ready")
+async def ready(processes: dict[str, ServiceProcess]) -> dict[str, ServiceProcess]:
+    await wait_until_ready(processes.values())
     return processes
 
 
 async def test_a_clinic_created_on_booking_is_visible_in_inventory_and_notifications_within_a_second(
-    ready: dict[str, Process], test_env: TestEnvironment
+    ready: dict[str, ServiceProcess], test_env: TestEnvironment
 ) -> None:
     admin = test_env.auth_header(Role.ADMIN)
     body: dict[str, Any] = {
@@ -125,7 +78,7 @@ async def test_a_clinic_created_on_booking_is_visible_in_inventory_and_notificat
     assert max(delays) < 1.0, f"visible after {delays[0]:.3f}s (inventory) and {delays[1]:.3f}s (notifications)"
 
 
-async def test_every_process_stops_cleanly_on_sigterm(ready: dict[str, Process]) -> None:
+async def test_every_process_stops_cleanly_on_sigterm(ready: dict[str, ServiceProcess]) -> None:
     for process in ready.values():
         process.popen.send_signal(signal.SIGTERM)
     for process in ready.values():

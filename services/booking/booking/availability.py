@@ -276,7 +276,7 @@ class _Bookable:
     @classmethod
     def of(cls, resources: Resources, *, practitioner_id: UUID | None, exclude: frozenset[UUID]) -> _Bookable:
         def timelines(calendars: Iterable[ResourceCalendar]) -> tuple[tuple[UUID, _Timeline], ...]:
-            return tuple((c.resource_id, _Timeline(c.busy)) for c in calendars)
+            return tuple((c.resource_id, _Timeline(c.busy)) for c in calendars if c.resource_id not in exclude)
 
         wanted = [
             p

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
-from typing import Self
+from typing import Annotated, Self
 from uuid import UUID
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field, StrictInt, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StrictInt, WithJsonSchema, model_validator
 
 from booking import domain
 from booking.api.common import Admin, ClinicEditor, ClinicId, Strict, UnitOfWork
@@ -30,9 +31,27 @@ class AddressIn(Strict):
         )
 
 
+_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _hh_mm(value: object) -> object:
+    if isinstance(value, str) and not _HH_MM.match(value):
+        raise ValueError("give a local time as HH:MM, e.g. 09:00")
+    return value
+
+
+# Wall-clock times without an offset: JSON Schema's `format: time` would demand one (RFC 3339).
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_hh_mm),
+    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["09:00"]}),
+]
+
+
 class Interval(Strict):
-    opens: time = Field(description="local time, HH:MM", examples=["09:00"])
-    closes: time = Field(description="local time, HH:MM; after `opens`", examples=["17:30"])
+    opens: LocalTime = Field(description="local time, HH:MM")
+    closes: LocalTime = Field(description="local time, HH:MM; after `opens`")
 
 
 class OpeningHoursIn(Strict):

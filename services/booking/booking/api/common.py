@@ -9,7 +9,6 @@ from uuid import UUID
 import jwt
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict
 
 from booking import manage_links
 from booking.adapters.uow import BookingUnitOfWork
@@ -17,6 +16,7 @@ from booking.domain.appointments import Actor, Appointment
 from booking.manage_links import ManageGrant
 from booking.settings import BookingSettings
 from clinic_shared.auth import STAFF_ROLES, Forbidden, NotAuthenticated, Principal, Role, TokenVerifier, require_roles
+from clinic_shared.web import RequestModel
 
 
 def unit_of_work(request: Request) -> BookingUnitOfWork:
@@ -73,8 +73,5 @@ def actor_for(caller: ManageGrant | Principal, appointment: Appointment, *, staf
     return "staff"
 
 
-class Strict(BaseModel):
-    """Request bodies: unknown fields are refused, not silently dropped (numbers use StrictInt so a
-    boolean or a numeric string is refused too)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Strict(RequestModel):
+    """Booking's request bodies (numbers use StrictInt, so a boolean or a numeric string is refused)."""

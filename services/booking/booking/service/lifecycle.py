@@ -12,7 +12,13 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Actor, Appointment, IllegalTransition, LotUsed
 from booking.domain.areas import Area
 from booking.domain.clinics import Clinic
-from booking.service.visits import calendar_for, clinic_calendar, ensure_practitioner, hold_somewhere
+from booking.service.visits import (
+    calendar_for,
+    clinic_calendar,
+    ensure_plausible_start,
+    ensure_practitioner,
+    hold_somewhere,
+)
 from clinic_shared.events import catalogue
 
 # Decides whether the caller may act on this appointment, and as whom (raises when they may not).
@@ -65,6 +71,7 @@ async def reschedule_visit(
         by = authorize(appointment)
         clinic = await uow.clinics.get(appointment.clinic_id)
         appointment.ensure_reschedulable(by=by, now=now, cutoff=_cutoff(clinic))
+        ensure_plausible_start(starts_at, now=now)
         day = starts_at.astimezone(UTC).date()
         calendar = await calendar_for(
             uow,

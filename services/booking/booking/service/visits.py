@@ -22,6 +22,8 @@ from clinic_shared.events import catalogue
 from clinic_shared.idempotency import StoredResponse
 
 MAX_SEARCH_DAYS = 92
+# No clinic books further ahead than this; anything beyond is refused before any date arithmetic.
+FURTHEST_AHEAD = timedelta(days=3 * 365)
 # A concurrent booking can take the resource we picked between reading the calendar and inserting;
 # we then pick again without it. Past this many collisions the time is simply taken.
 ALLOCATION_ATTEMPTS = 3
@@ -110,6 +112,9 @@ async def find_availability(
     practitioner_id: UUID | None,
     now: datetime,
 ) -> tuple[Clinic, list[availability.Slot]]:
+    today = now.date()
+    if first_day < today - timedelta(days=1) or last_day > today + FURTHEST_AHEAD:
+        raise InvalidSearch("search from today on, at most three years ahead", field="from")
     if last_day < first_day:
         raise InvalidSearch("the search must end on or after its first day", field="to")
     if (last_day - first_day).days >= MAX_SEARCH_DAYS:
@@ -129,6 +134,14 @@ async def find_availability(
         practitioner_id=practitioner_id,
     )
     return calendar.clinic, slots
+
+
+def ensure_plausible_start(starts_at: datetime, *, now: datetime) -> None:
+    """Refuse a start in the past or years ahead up front, whatever the clinic's policy says."""
+    if starts_at < now:
+        raise availability.StartTooSoon("this time has passed", field="starts_at")
+    if starts_at > now + FURTHEST_AHEAD:
+        raise availability.StartBeyondHorizon("this time is too far ahead to book", field="starts_at")
 
 
 def ensure_practitioner(calendar: Calendar, practitioner_id: UUID | None) -> None:
@@ -161,6 +174,7 @@ async def book_visit(
             )
             if stored is not None:
                 return Booking.replayed(stored)
+        ensure_plausible_start(starts_at, now=now)
         day = starts_at.astimezone(UTC).date()
         calendar = await calendar_for(uow, clinic_id=clinic_id, treatment_id=treatment_id, first_day=day, last_day=day)
         ensure_practitioner(calendar, practitioner_id)

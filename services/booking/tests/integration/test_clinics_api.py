@@ -67,7 +67,7 @@ async def test_an_admin_opens_a_clinic_and_its_announcement_is_written_in_the_sa
     clinic = response.json()
     assert clinic["phone"] == "+31205550120"
     assert clinic["revision"] == 1
-    assert clinic["opening_hours"]["thursday"][1] == {"opens": "14:00:00", "closes": "21:00:00"}
+    assert clinic["opening_hours"]["thursday"][1] == {"opens": "14:00", "closes": "21:00"}
     assert response.headers["x-request-id"] == "req-clinic-1"
     [event] = await outbox_rows(test_env, clinic["id"])
     assert event["type"] == "booking.clinic.changed"

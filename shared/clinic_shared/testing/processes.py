@@ -1,0 +1,75 @@
+"""Service processes for system and API-contract tests: started from their console scripts exactly as
+in production, waited for until ready, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from clinic_shared.testing.messaging import eventually
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text()[-chars:]
+
+
+def start(script: str, *, port: int, env: Mapping[str, str], logs: Path) -> ServiceProcess:
+    """Run console script `script` (e.g. `booking-api`) from this virtualenv, logging to `logs`."""
+    log = logs / f"{script}.log"
+    with log.open("wb") as output:
+        # Our own console script from this virtualenv, no shell and no outside input.
+        popen = subprocess.Popen([BIN / script], env=dict(env), stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+    return ServiceProcess(name=script, port=port, popen=popen, log=log)
+
+
+async def wait_until_ready(processes: Iterable[ServiceProcess], *, timeout_s: float = 60) -> None:
+    async with httpx.AsyncClient(timeout=2) as client:
+        for process in processes:
+
+            async def ready(process: ServiceProcess = process) -> bool:
+                if process.popen.poll() is not None:
+                    message = f"{process.name} exited with {process.popen.returncode}:\n{process.log_tail()}"
+                    raise AssertionError(message)
+                try:
+                    return (await client.get(f"{process.url}/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, timeout_s=timeout_s, what=f"{process.name} to be ready")
+
+
+def stop(processes: Iterable[ServiceProcess], *, timeout_s: float = 15) -> None:
+    running = [p for p in processes if p.popen.poll() is None]
+    for process in running:
+        process.popen.send_signal(signal.SIGTERM)
+    for process in running:
+        try:
+            process.popen.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.popen.kill()
