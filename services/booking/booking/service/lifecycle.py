@@ -19,7 +19,7 @@ from booking.service.visits import (
     ensure_practitioner,
     hold_somewhere,
 )
-from clinic_shared.events import catalogue
+from clinic_shared.events import Event, catalogue
 
 # Decides whether the caller may act on this appointment, and as whom (raises when they may not).
 Authorize = Callable[[Appointment], Actor]
@@ -34,26 +34,44 @@ def _cutoff(clinic: Clinic) -> timedelta:
     return timedelta(hours=clinic.policy.cancellation_cutoff_hours)
 
 
+async def _change(
+    uow: BookingUnitOfWork,
+    *,
+    appointment_id: UUID,
+    authorize: Authorize,
+    change: Callable[[Appointment, Actor, Clinic], Appointment],
+    announce: Callable[[Appointment, Actor], Event],
+) -> Appointment:
+    """Load, authorize, apply the rule, store it conditionally and announce it, in one transaction."""
+    async with uow:
+        appointment = await uow.appointments.get(appointment_id)
+        actor = authorize(appointment)
+        clinic = await uow.clinics.get(appointment.clinic_id)
+        changed = change(appointment, actor, clinic)
+        await _stored(uow, changed, was=appointment)
+        uow.outbox.add(announce(changed, actor))
+        await uow.commit()
+    return changed
+
+
 async def cancel_visit(
     uow: BookingUnitOfWork, *, appointment_id: UUID, authorize: Authorize, reason_code: str | None, now: datetime
 ) -> Appointment:
-    async with uow:
-        appointment = await uow.appointments.get(appointment_id)
-        by = authorize(appointment)
-        clinic = await uow.clinics.get(appointment.clinic_id)
-        cancelled = appointment.cancelled(by=by, now=now, cutoff=_cutoff(clinic), reason_code=reason_code)
-        await _stored(uow, cancelled, was=appointment)
-        uow.outbox.add(
-            catalogue.AppointmentCancelled(
-                appointment_id=cancelled.id,
-                clinic_id=cancelled.clinic_id,
-                patient_id=cancelled.patient_id,
-                cancelled_by=by,
-                reason_code=reason_code,
-            )
-        )
-        await uow.commit()
-    return cancelled
+    return await _change(
+        uow,
+        appointment_id=appointment_id,
+        authorize=authorize,
+        change=lambda visit, by, clinic: visit.cancelled(
+            by=by, now=now, cutoff=_cutoff(clinic), reason_code=reason_code
+        ),
+        announce=lambda visit, by: catalogue.AppointmentCancelled(
+            appointment_id=visit.id,
+            clinic_id=visit.clinic_id,
+            patient_id=visit.patient_id,
+            cancelled_by=by,
+            reason_code=reason_code,
+        ),
+    )
 
 
 async def reschedule_visit(
@@ -115,21 +133,15 @@ async def reschedule_visit(
 async def check_in_visit(
     uow: BookingUnitOfWork, *, appointment_id: UUID, authorize: Authorize, now: datetime
 ) -> Appointment:
-    async with uow:
-        appointment = await uow.appointments.get(appointment_id)
-        authorize(appointment)
-        checked_in = appointment.checked_in(now=now)
-        await _stored(uow, checked_in, was=appointment)
-        uow.outbox.add(
-            catalogue.AppointmentCheckedIn(
-                appointment_id=checked_in.id,
-                clinic_id=checked_in.clinic_id,
-                patient_id=checked_in.patient_id,
-                checked_in_at=now,
-            )
-        )
-        await uow.commit()
-    return checked_in
+    return await _change(
+        uow,
+        appointment_id=appointment_id,
+        authorize=authorize,
+        change=lambda visit, _, __: visit.checked_in(now=now),
+        announce=lambda visit, _: catalogue.AppointmentCheckedIn(
+            appointment_id=visit.id, clinic_id=visit.clinic_id, patient_id=visit.patient_id, checked_in_at=now
+        ),
+    )
 
 
 async def complete_visit(
@@ -141,41 +153,34 @@ async def complete_visit(
     lots_used: tuple[LotUsed, ...],
     now: datetime,
 ) -> Appointment:
-    async with uow:
-        appointment = await uow.appointments.get(appointment_id)
-        authorize(appointment)
-        clinic = await uow.clinics.get(appointment.clinic_id)
-        completed = appointment.completed(
+    # The depths are a treatment record and stay here; the event names the lots for traceability.
+    return await _change(
+        uow,
+        appointment_id=appointment_id,
+        authorize=authorize,
+        change=lambda visit, _, clinic: visit.completed(
             depths_mm=depths_mm, allowed_mm=clinic.policy.needle_depth_mm, lots_used=lots_used, now=now
-        )
-        await _stored(uow, completed, was=appointment)
-        # The depths are a treatment record and stay here; the event names the lots for traceability.
-        uow.outbox.add(
-            catalogue.AppointmentCompleted(
-                appointment_id=completed.id,
-                clinic_id=completed.clinic_id,
-                patient_id=completed.patient_id,
-                completed_at=now,
-                areas=list(completed.areas),
-                lots_used=[catalogue.LotUsed(item_id=lot.item_id, lot_number=lot.lot_number) for lot in lots_used],
-            )
-        )
-        await uow.commit()
-    return completed
+        ),
+        announce=lambda visit, _: catalogue.AppointmentCompleted(
+            appointment_id=visit.id,
+            clinic_id=visit.clinic_id,
+            patient_id=visit.patient_id,
+            completed_at=now,
+            areas=list(visit.areas),
+            lots_used=[catalogue.LotUsed(item_id=lot.item_id, lot_number=lot.lot_number) for lot in lots_used],
+        ),
+    )
 
 
 async def mark_no_show(
     uow: BookingUnitOfWork, *, appointment_id: UUID, authorize: Authorize, now: datetime
 ) -> Appointment:
-    async with uow:
-        appointment = await uow.appointments.get(appointment_id)
-        authorize(appointment)
-        missed = appointment.marked_no_show(now=now)
-        await _stored(uow, missed, was=appointment)
-        uow.outbox.add(
-            catalogue.AppointmentNoShow(
-                appointment_id=missed.id, clinic_id=missed.clinic_id, patient_id=missed.patient_id, marked_at=now
-            )
-        )
-        await uow.commit()
-    return missed
+    return await _change(
+        uow,
+        appointment_id=appointment_id,
+        authorize=authorize,
+        change=lambda visit, _, __: visit.marked_no_show(now=now),
+        announce=lambda visit, _: catalogue.AppointmentNoShow(
+            appointment_id=visit.id, clinic_id=visit.clinic_id, patient_id=visit.patient_id, marked_at=now
+        ),
+    )

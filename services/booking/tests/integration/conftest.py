@@ -17,6 +17,8 @@ import pytest
 from booking.main import SERVICE, create_app
 from booking.settings import BookingSettings
 from clinic_shared.auth import Role
+from clinic_shared.messaging import Broker
+from clinic_shared.runtime import topology_of
 from clinic_shared.testing.plugin import TestEnvironment
 
 WEEK = {
@@ -148,3 +150,15 @@ async def booking(test_env: TestEnvironment, service_databases: dict[str, str]) 
 @pytest.fixture
 def new_bookable(booking: httpx.AsyncClient, test_env: TestEnvironment) -> Callable[..., Awaitable[Bookable]]:
     return partial(bookable_clinic, booking, test_env)
+
+
+@pytest.fixture(scope="module")
+async def inventory(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[Broker]:
+    """Booking's worker running, and a broker connection to answer as inventory would."""
+    settings = test_env.settings(SERVICE)
+    worker = SERVICE.worker(settings)
+    async with worker.router.lifespan_context(worker):
+        broker = Broker(test_env.amqp_url, service="inventory", topology=topology_of(settings), publish_timeout_s=5)
+        await broker.connect()
+        yield broker
+        await broker.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -12,12 +12,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from booking.main import SERVICE
 from clinic_shared.auth import Role
 from clinic_shared.events import Envelope
 from clinic_shared.events.catalogue import LotAllocation, SuppliesReserved
 from clinic_shared.messaging import Broker
-from clinic_shared.runtime import topology_of
 from clinic_shared.testing.messaging import eventually
 from clinic_shared.testing.plugin import TestEnvironment
 
@@ -26,18 +24,7 @@ pytestmark = pytest.mark.integration
 NewBookable = Callable[..., Awaitable[Any]]
 
 
-@pytest.fixture(scope="module")
-async def supplies(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[Broker]:
-    settings = test_env.settings(SERVICE)
-    worker = SERVICE.worker(settings)
-    async with worker.router.lifespan_context(worker):
-        broker = Broker(test_env.amqp_url, service="inventory", topology=topology_of(settings), publish_timeout_s=5)
-        await broker.connect()
-        yield broker
-        await broker.close()
-
-
-async def _confirmed(booking: httpx.AsyncClient, supplies: Broker, place: Any, starts_at: str) -> dict[str, Any]:
+async def _confirmed(booking: httpx.AsyncClient, inventory: Broker, place: Any, starts_at: str) -> dict[str, Any]:
     """A visit booked and confirmed through the saga, as inventory would confirm it."""
     booked = (await booking.post("/appointments", json=place.body(starts_at, areas=("face", "neck")))).json()
     reserved = Envelope.wrap(
@@ -52,7 +39,7 @@ async def _confirmed(booking: httpx.AsyncClient, supplies: Broker, place: Any, s
         ),
         producer="inventory",
     )
-    await supplies.publish_event(reserved.to_json_dict(), routing_key=reserved.routing_key)
+    await inventory.publish_event(reserved.to_json_dict(), routing_key=reserved.routing_key)
     link = {"Authorization": f"Bearer {booked['manage_token']}"}
 
     async def confirmed() -> bool:
@@ -64,10 +51,10 @@ async def _confirmed(booking: httpx.AsyncClient, supplies: Broker, place: Any, s
 
 
 async def test_a_patient_moves_their_visit_and_the_old_time_is_free_again(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, supplies: Broker
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker
 ) -> None:
     place = await new_bookable()
-    visit = await _confirmed(booking, supplies, place, place.at(10))
+    visit = await _confirmed(booking, inventory, place, place.at(10))
 
     moved = await booking.post(
         f"/appointments/{visit['id']}/reschedule", json={"starts_at": place.at(13)}, headers=visit["link"]
@@ -81,10 +68,10 @@ async def test_a_patient_moves_their_visit_and_the_old_time_is_free_again(
 
 
 async def test_a_small_move_overlapping_the_old_time_is_allowed(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, supplies: Broker
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker
 ) -> None:
     place = await new_bookable()
-    visit = await _confirmed(booking, supplies, place, place.at(10))
+    visit = await _confirmed(booking, inventory, place, place.at(10))
     moved = await booking.post(
         f"/appointments/{visit['id']}/reschedule", json={"starts_at": place.at(10, 15)}, headers=visit["link"]
     )
@@ -92,10 +79,10 @@ async def test_a_small_move_overlapping_the_old_time_is_allowed(
 
 
 async def test_rescheduling_onto_a_taken_time_is_refused_and_keeps_the_old_time(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, supplies: Broker
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker
 ) -> None:
     place = await new_bookable()
-    visit = await _confirmed(booking, supplies, place, place.at(10))
+    visit = await _confirmed(booking, inventory, place, place.at(10))
     await booking.post("/appointments", json=place.body(place.at(14), areas=("face", "neck")))
 
     refused = await booking.post(
@@ -109,10 +96,10 @@ async def test_rescheduling_onto_a_taken_time_is_refused_and_keeps_the_old_time(
 
 
 async def test_a_patient_cancels_then_cannot_complete_or_cancel_again(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, supplies: Broker, test_env: TestEnvironment
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker, test_env: TestEnvironment
 ) -> None:
     place = await new_bookable()
-    visit = await _confirmed(booking, supplies, place, place.at(10))
+    visit = await _confirmed(booking, inventory, place, place.at(10))
 
     cancelled = await booking.post(f"/appointments/{visit['id']}/cancel", json={}, headers=visit["link"])
 
@@ -132,10 +119,10 @@ async def test_a_patient_cancels_then_cannot_complete_or_cancel_again(
 
 
 async def test_check_in_then_complete_records_depths_and_lots_and_refuses_a_depth_out_of_range(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, supplies: Broker, test_env: TestEnvironment
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker, test_env: TestEnvironment
 ) -> None:
     place = await new_bookable()
-    visit = await _confirmed(booking, supplies, place, place.at(10))
+    visit = await _confirmed(booking, inventory, place, place.at(10))
     clinic = [uuid.UUID(place.clinic_id)]
     desk = test_env.auth_header(Role.FRONT_DESK, clinics=clinic)
     practitioner = test_env.auth_header(Role.PRACTITIONER, clinics=clinic)
@@ -173,10 +160,10 @@ async def test_check_in_then_complete_records_depths_and_lots_and_refuses_a_dept
 
 
 async def test_a_patient_cannot_cancel_online_after_the_cutoff_but_the_front_desk_can(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, supplies: Broker, test_env: TestEnvironment
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker, test_env: TestEnvironment
 ) -> None:
     place = await new_bookable()
-    visit = await _confirmed(booking, supplies, place, place.at(10))
+    visit = await _confirmed(booking, inventory, place, place.at(10))
     await _shift_into(test_env, visit["id"], hours_from_now=3)  # the clinic's cut-off is 24 hours
 
     late = await booking.post(f"/appointments/{visit['id']}/cancel", json={}, headers=visit["link"])
@@ -190,10 +177,10 @@ async def test_a_patient_cannot_cancel_online_after_the_cutoff_but_the_front_des
 
 
 async def test_a_no_show_only_once_the_visit_has_started(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, supplies: Broker, test_env: TestEnvironment
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker, test_env: TestEnvironment
 ) -> None:
     place = await new_bookable()
-    visit = await _confirmed(booking, supplies, place, place.at(10))
+    visit = await _confirmed(booking, inventory, place, place.at(10))
     desk = test_env.auth_header(Role.FRONT_DESK, clinics=[uuid.UUID(place.clinic_id)])
 
     early = await booking.post(f"/appointments/{visit['id']}/no-show", headers=desk)

@@ -4,7 +4,7 @@ form, consumed by booking's worker."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -20,25 +20,12 @@ from clinic_shared.db import create_session_factory
 from clinic_shared.events import Envelope, Event
 from clinic_shared.events.catalogue import LotAllocation, MissingSupply, SuppliesReserved, SuppliesUnavailable
 from clinic_shared.messaging import Broker
-from clinic_shared.runtime import topology_of
 from clinic_shared.testing.messaging import eventually
 from clinic_shared.testing.plugin import TestEnvironment
 
 pytestmark = pytest.mark.integration
 
 NewBookable = Callable[..., Awaitable[Any]]
-
-
-@pytest.fixture(scope="module")
-async def inventory_answers(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[Broker]:
-    """Booking's worker running, and a broker connection to answer as inventory would."""
-    settings = test_env.settings(SERVICE)
-    worker = SERVICE.worker(settings)
-    async with worker.router.lifespan_context(worker):
-        broker = Broker(test_env.amqp_url, service="inventory", topology=topology_of(settings), publish_timeout_s=5)
-        await broker.connect()
-        yield broker
-        await broker.close()
 
 
 async def _answer(broker: Broker, event: Event) -> uuid.UUID:
@@ -61,13 +48,13 @@ async def _status(booking: httpx.AsyncClient, booked: dict[str, Any]) -> str:
 
 
 async def test_reserved_supplies_confirm_the_visit(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory_answers: Broker
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker
 ) -> None:
     place, booked = await _book(booking, new_bookable)
     appointment = booked["appointment"]
 
     await _answer(
-        inventory_answers,
+        inventory,
         SuppliesReserved(
             appointment_id=appointment["id"],
             clinic_id=place.clinic_id,
@@ -86,12 +73,12 @@ async def test_reserved_supplies_confirm_the_visit(
 
 
 async def test_unavailable_supplies_reject_the_visit_and_free_its_time(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory_answers: Broker
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker
 ) -> None:
     place, booked = await _book(booking, new_bookable)
 
     await _answer(
-        inventory_answers,
+        inventory,
         SuppliesUnavailable(
             appointment_id=booked["appointment"]["id"],
             clinic_id=place.clinic_id,
@@ -109,7 +96,7 @@ async def test_unavailable_supplies_reject_the_visit_and_free_its_time(
 
 
 async def test_an_unanswered_request_is_rejected_after_the_timeout_and_a_late_answer_changes_nothing(
-    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment, inventory_answers: Broker
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment, inventory: Broker
 ) -> None:
     place, booked = await _book(booking, new_bookable)
     appointment_id = booked["appointment"]["id"]
@@ -137,7 +124,7 @@ async def test_an_unanswered_request_is_rejected_after_the_timeout_and_a_late_an
     assert await _status(booking, booked) == "rejected"
 
     late = await _answer(
-        inventory_answers,
+        inventory,
         SuppliesReserved(
             appointment_id=appointment_id,
             clinic_id=place.clinic_id,
