@@ -11,10 +11,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.adapters.tables import SLOT_CONSTRAINTS, appointments, patients
+from booking.adapters.tables import SLOT_CONSTRAINTS, appointments
 from booking.availability import Allocation
 from booking.domain.appointments import Appointment, AppointmentNotFound, LotUsed, SlotTaken, Status
-from booking.domain.patients import Patient
 from clinic_shared.db import violated_constraint
 
 
@@ -30,22 +29,6 @@ class SlotTakenBy(SlotTaken):
 class AppointmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def add_patient(self, patient: Patient) -> None:
-        await self._session.execute(
-            insert(patients).values(
-                id=patient.id,
-                display_name=patient.display_name,
-                email=patient.email,
-                phone=patient.phone,
-                preferred_channel=patient.preferred_channel,
-                locale=patient.locale,
-                care_messages_consent=patient.care_messages_consent,
-                marketing_consent=patient.marketing_consent,
-                consent_text_version=patient.consent.text_version,
-                consented_at=patient.consent.given_at,
-            )
-        )
 
     async def hold(self, appointment: Appointment) -> None:
         """Insert the visit; a savepoint keeps the transaction usable when the time is taken."""
@@ -148,6 +131,8 @@ def _row(appointment: Appointment) -> dict[str, Any]:
         "completed_at": appointment.completed_at,
         "needle_depths_mm": dict(appointment.needle_depths_mm) if appointment.needle_depths_mm else None,
         "lots_used": [{"item_id": str(lot.item_id), "lot_number": lot.lot_number} for lot in appointment.lots_used],
+        "screening_outcome": appointment.screening_outcome,
+        "screening_answers": dict(appointment.screening_answers) if appointment.screening_answers else None,
     }
 
 
@@ -173,6 +158,8 @@ def _appointment(row: Any) -> Appointment:
         checked_in_at=row["checked_in_at"],
         completed_at=row["completed_at"],
         needle_depths_mm=row["needle_depths_mm"],
+        screening_outcome=row["screening_outcome"],
+        screening_answers=row["screening_answers"],
         lots_used=tuple(
             LotUsed(item_id=UUID(lot["item_id"]), lot_number=lot["lot_number"]) for lot in row["lots_used"]
         ),

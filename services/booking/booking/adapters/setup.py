@@ -19,11 +19,13 @@ from booking.adapters.tables import (
     practitioner_clinics,
     practitioners,
     rooms,
+    screening_questions,
     time_off,
     treatments,
 )
 from booking.domain.clinics import OpeningHours
 from booking.domain.resources import Closure, Resource, ResourceKind, ResourceNameTaken
+from booking.domain.screening import ScreeningQuestion
 from booking.domain.staff import Credential, Practitioner, PractitionerNotFound, TimeOff
 from booking.domain.treatments import Treatment, TreatmentNotFound
 
@@ -82,6 +84,32 @@ class SetupRepository:
             delete(closures).where(closures.c.id == closure_id, closures.c.clinic_id == clinic_id)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_screening(self, clinic_id: UUID, questions: tuple[ScreeningQuestion, ...]) -> None:
+        await self._session.execute(delete(screening_questions).where(screening_questions.c.clinic_id == clinic_id))
+        if questions:
+            await self._session.execute(
+                insert(screening_questions),
+                [
+                    {
+                        "clinic_id": clinic_id,
+                        "key": q.key,
+                        "position": i,
+                        "text": q.text,
+                        "flags_when": q.flags_when,
+                        "effect": q.effect,
+                    }
+                    for i, q in enumerate(questions)
+                ],
+            )
+
+    async def screening(self, clinic_id: UUID) -> tuple[ScreeningQuestion, ...]:
+        rows = await self._session.execute(
+            select(screening_questions)
+            .where(screening_questions.c.clinic_id == clinic_id)
+            .order_by(screening_questions.c.position)
+        )
+        return tuple(ScreeningQuestion(key=r.key, text=r.text, flags_when=r.flags_when, effect=r.effect) for r in rows)
 
     async def add_treatment(self, treatment: Treatment) -> None:
         await self._session.execute(

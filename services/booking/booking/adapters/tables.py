@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
+    SmallInteger,
     Table,
     Text,
     Uuid,
@@ -132,6 +135,32 @@ patients = Table(
     Column("marketing_consent", Boolean, nullable=False),
     Column("consent_text_version", Text, nullable=False),
     Column("consented_at", DateTime(timezone=True), nullable=False),
+    Column("date_of_birth", Date),
+    Column("skin_type", SmallInteger),
+    Column("concerns", ARRAY(Text), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("erased_at", DateTime(timezone=True)),
+)
+
+screening_questions = Table(
+    "screening_questions",
+    metadata,
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("flags_when", Boolean, nullable=False),
+    Column("effect", Text, nullable=False),
+)
+
+health_data_reads = Table(
+    "health_data_reads",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("patient_id", Uuid, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("read_by", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 appointments = Table(
@@ -158,6 +187,8 @@ appointments = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("needle_depths_mm", JSONB),
     Column("lots_used", JSONB, nullable=False),
+    Column("screening_outcome", Text, nullable=False),
+    Column("screening_answers", JSONB),
 )
 
 # The exclusion constraints that make double booking impossible, by resource.

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.adapters.appointments import AppointmentRepository
 from booking.adapters.clinics import ClinicRepository
+from booking.adapters.patients import PatientRepository
 from booking.adapters.setup import PractitionerRepository, SetupRepository
 from clinic_shared.idempotency import IdempotencyStore
 from clinic_shared.uow import SqlUnitOfWork
@@ -16,6 +17,7 @@ class BookingUnitOfWork(SqlUnitOfWork):
     setup: SetupRepository
     practitioners: PractitionerRepository
     appointments: AppointmentRepository
+    patients: PatientRepository
     idempotency: IdempotencyStore
 
     def open_repositories(self, session: AsyncSession) -> None:
@@ -23,4 +25,5 @@ class BookingUnitOfWork(SqlUnitOfWork):
         self.setup = SetupRepository(session)
         self.practitioners = PractitionerRepository(session)
         self.appointments = AppointmentRepository(session)
+        self.patients = PatientRepository(session)
         self.idempotency = IdempotencyStore(session)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from booking import availability
 from booking.adapters.appointments import SlotTakenBy
 from booking.api import clinics, lifecycle, practitioners, schedules, setup, visits
-from booking.domain import appointments, patients, resources, staff, treatments
+from booking.api import patients as patient_routes
+from booking.domain import appointments, patients, resources, screening, staff, treatments
 from booking.domain import clinics as clinic_rules
 from booking.service.schedules import InvalidPeriod
 from booking.service.visits import InvalidSearch
@@ -36,6 +37,11 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     treatments.InvalidTreatment: 422,
     treatments.AreaNotOffered: 422,
     patients.InvalidContact: 422,
+    patients.InvalidHealthDetails: 422,
+    patients.PatientNotFound: 404,
+    screening.InvalidScreening: 422,
+    screening.ScreeningIncomplete: 422,
+    screening.BookByPhone: 422,
     patients.ConsentMissing: 422,
     availability.StartTooSoon: 422,
     availability.StartBeyondHorizon: 422,
@@ -46,4 +52,12 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     InvalidPeriod: 422,
 }
 
-ROUTERS = (clinics.router, setup.router, practitioners.router, visits.router, lifecycle.router, schedules.router)
+ROUTERS = (
+    clinics.router,
+    setup.router,
+    practitioners.router,
+    visits.router,
+    lifecycle.router,
+    schedules.router,
+    patient_routes.router,
+)

@@ -14,6 +14,7 @@ from booking import manage_links
 from booking.api.common import Caller, ClinicId, Settings, Strict, UnitOfWork, actor_for
 from booking.domain.appointments import Appointment, Status
 from booking.domain.areas import Area
+from booking.domain.patients import Concern, HealthDetails
 from booking.service import visits as service
 from clinic_shared.auth import STAFF_ROLES
 from clinic_shared.idempotency import HEADER, fingerprint
@@ -89,6 +90,9 @@ class PatientIn(Strict):
     locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     care_messages_consent: StrictBool = Field(description="confirmations, reminders and aftercare")
     marketing_consent: StrictBool = Field(default=False, description="e.g. suggestions to book the next session")
+    date_of_birth: date | None = None
+    skin_type: Literal[1, 2, 3, 4, 5, 6] | None = Field(default=None, description="Fitzpatrick I-VI")
+    concerns: list[Concern] = Field(default_factory=list, max_length=7)
 
 
 class ConsentIn(Strict):
@@ -104,6 +108,9 @@ class BookingIn(Strict):
     practitioner_id: UUID | None = Field(default=None, description="leave out to take any free practitioner")
     patient: PatientIn
     consent: ConsentIn
+    screening_answers: dict[str, StrictBool] = Field(
+        default_factory=dict, max_length=30, description="the clinic's screening questions, by key"
+    )
 
 
 class AppointmentOut(BaseModel):
@@ -117,6 +124,9 @@ class AppointmentOut(BaseModel):
     status: Status
     starts_at: datetime
     ends_at: datetime
+    screening_outcome: Literal["clear", "review"] = Field(
+        description="`review`: a screening answer asks a practitioner to look before the visit"
+    )
 
     @classmethod
     def of(cls, appointment: Appointment) -> Self:
@@ -129,6 +139,7 @@ class AppointmentOut(BaseModel):
             status=appointment.status,
             starts_at=appointment.starts_at.astimezone(UTC),
             ends_at=appointment.ends_at.astimezone(UTC),
+            screening_outcome=appointment.screening_outcome,
         )
 
 
@@ -183,8 +194,14 @@ async def book(
         practitioner_id=body.practitioner_id,
         patient=service.PatientDetails(
             consent_text_version=body.consent.text_version,
-            **body.patient.model_dump(),
+            health=HealthDetails(
+                date_of_birth=body.patient.date_of_birth,
+                skin_type=body.patient.skin_type,
+                concerns=tuple(dict.fromkeys(body.patient.concerns)),
+            ),
+            **body.patient.model_dump(exclude={"date_of_birth", "skin_type", "concerns"}),
         ),
+        screening_answers=body.screening_answers,
         now=datetime.now(UTC),
         idempotency=service.IdempotencyRequest(
             scope="anonymous",

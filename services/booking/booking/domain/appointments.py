@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 from booking.availability import Allocation, Phases
 from booking.domain.areas import Area
+from booking.domain.screening import Outcome
 from clinic_shared.errors import Conflict, InvalidInput, NotFound
 
 Status = Literal["requested", "confirmed", "rejected", "cancelled", "checked_in", "completed", "no_show"]
@@ -79,6 +80,9 @@ class Appointment:
     # Treatment record: stays in booking's database, never in an event or a log.
     needle_depths_mm: Mapping[Area, float] | None = None
     lots_used: tuple[LotUsed, ...] = ()
+    # The patient's screening for this visit: answers are health data and stay in booking.
+    screening_outcome: Outcome = "clear"
+    screening_answers: Mapping[str, bool] | None = None
 
     @classmethod
     def request(
@@ -92,9 +96,13 @@ class Appointment:
         starts_at: datetime,
         phases: Phases,
         now: datetime,
+        screening_outcome: Outcome = "clear",
+        screening_answers: Mapping[str, bool] | None = None,
     ) -> Self:
         procedure = phases.practitioner(starts_at)
         return cls(
+            screening_outcome=screening_outcome,
+            screening_answers=screening_answers,
             id=uuid4(),
             clinic_id=clinic_id,
             patient_id=patient_id,

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Literal, Self
 from uuid import UUID, uuid4
 
 from booking.domain.clinics import InvalidPhone, normalised_phone
-from clinic_shared.errors import InvalidInput
+from clinic_shared.errors import InvalidInput, NotFound
 
 Channel = Literal["email", "sms"]
+Concern = Literal[
+    "fine_lines_and_wrinkles",
+    "acne_scars",
+    "surgical_scars",
+    "stretch_marks",
+    "enlarged_pores",
+    "uneven_texture",
+    "dull_skin",
+]
+# Fitzpatrick skin types I-VI.
+SkinType = Literal[1, 2, 3, 4, 5, 6]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -32,6 +43,29 @@ class Consent:
     given_at: datetime
 
 
+class PatientNotFound(NotFound):
+    code = "patient_not_found"
+
+
+class InvalidHealthDetails(InvalidInput):
+    code = "invalid_health_details"
+
+
+@dataclass(frozen=True)
+class HealthDetails:
+    """Health-related fields: only staff of a clinic the patient booked with may read them, and every
+    read is recorded. Never in events or logs."""
+
+    date_of_birth: date | None = None
+    skin_type: SkinType | None = None
+    concerns: tuple[Concern, ...] = ()
+
+    def checked(self, *, today: date) -> HealthDetails:
+        if self.date_of_birth is not None and not today.replace(year=today.year - 120) <= self.date_of_birth <= today:
+            raise InvalidHealthDetails("this is not a plausible date of birth", field="patient.date_of_birth")
+        return self
+
+
 @dataclass(frozen=True)
 class Patient:
     id: UUID
@@ -43,6 +77,27 @@ class Patient:
     care_messages_consent: bool
     marketing_consent: bool
     consent: Consent
+    health: HealthDetails = HealthDetails()
+    revision: int = 1
+    erased_at: datetime | None = None
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
+    def erase(self, *, now: datetime) -> Self:
+        """Personal and health data removed; the id stays so appointments remain, anonymised."""
+        return replace(
+            self,
+            display_name="",
+            email=None,
+            phone=None,
+            care_messages_consent=False,
+            marketing_consent=False,
+            health=HealthDetails(),
+            revision=self.revision + 1,
+            erased_at=now,
+        )
 
     @classmethod
     def at_first_booking(
@@ -56,6 +111,7 @@ class Patient:
         care_messages_consent: bool,
         marketing_consent: bool,
         consent: Consent | None,
+        health: HealthDetails | None = None,
     ) -> Self:
         if consent is None:
             raise ConsentMissing("the patient must accept the consent text to book", field="patient.consent")
@@ -78,4 +134,5 @@ class Patient:
             care_messages_consent=care_messages_consent,
             marketing_consent=marketing_consent,
             consent=consent,
+            health=(health or HealthDetails()).checked(today=consent.given_at.date()),
         )

@@ -10,6 +10,7 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.areas import Area
 from booking.domain.clinics import OpeningHours
 from booking.domain.resources import Closure, Resource, ResourceKind
+from booking.domain.screening import ScreeningQuestion, valid_questions
 from booking.domain.staff import Credential, Practitioner, Profession, TimeOff, TreatmentKind
 from booking.domain.treatments import Treatment
 
@@ -53,6 +54,23 @@ async def reopen_clinic(uow: BookingUnitOfWork, *, clinic_id: UUID, closure_id: 
         removed = await uow.setup.remove_closure(clinic_id, closure_id)
         await uow.commit()
     return removed
+
+
+async def set_screening(
+    uow: BookingUnitOfWork, *, clinic_id: UUID, questions: list[ScreeningQuestion]
+) -> tuple[ScreeningQuestion, ...]:
+    checked = valid_questions(questions)
+    async with uow:
+        await uow.clinics.get(clinic_id)
+        await uow.setup.set_screening(clinic_id, checked)
+        await uow.commit()
+    return checked
+
+
+async def screening(uow: BookingUnitOfWork, *, clinic_id: UUID) -> tuple[ScreeningQuestion, ...]:
+    async with uow:
+        await uow.clinics.get(clinic_id)
+        return await uow.setup.screening(clinic_id)
 
 
 async def offer_treatment(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -15,7 +15,8 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Appointment, SlotTaken
 from booking.domain.areas import Area
 from booking.domain.clinics import Clinic
-from booking.domain.patients import Channel, Consent, Patient
+from booking.domain.patients import Channel, Consent, HealthDetails, Patient
+from booking.domain.screening import screen
 from booking.domain.staff import PractitionerNotFound
 from clinic_shared.errors import InvalidInput
 from clinic_shared.events import catalogue
@@ -44,6 +45,7 @@ class PatientDetails:
     care_messages_consent: bool
     marketing_consent: bool
     consent_text_version: str | None
+    health: HealthDetails = field(default_factory=HealthDetails)
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ async def book_visit(
     now: datetime,
     idempotency: IdempotencyRequest | None,
     answer: Callable[[Appointment], dict[str, Any]],
+    screening_answers: Mapping[str, bool] | None = None,
 ) -> Booking:
     """Hold the time and record the visit as `requested`; inventory's answer confirms or rejects it."""
     async with uow:
@@ -180,6 +183,7 @@ async def book_visit(
         ensure_practitioner(calendar, practitioner_id)
         phases = calendar.treatment.phases(areas)
         availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)
+        outcome = screen(await uow.setup.screening(clinic_id), screening_answers or {})
         new_patient = Patient.at_first_booking(
             display_name=patient.display_name,
             email=patient.email,
@@ -191,8 +195,10 @@ async def book_visit(
             consent=Consent(text_version=patient.consent_text_version, given_at=now)
             if patient.consent_text_version
             else None,
+            health=patient.health,
         )
-        await uow.appointments.add_patient(new_patient)
+        await uow.patients.add(new_patient)
+        uow.outbox.add(contact_changed(new_patient))
 
         async def store(allocation: availability.Allocation) -> Appointment:
             appointment = Appointment.request(
@@ -204,6 +210,8 @@ async def book_visit(
                 starts_at=starts_at,
                 phases=phases,
                 now=now,
+                screening_outcome=outcome,
+                screening_answers=dict(screening_answers or {}),
             )
             await uow.appointments.hold(appointment)
             return appointment
@@ -286,6 +294,21 @@ async def _alternatives(
     )
     later = [slot for slot in slots if slot.starts_at > after][:ALTERNATIVES]
     return [{"starts_at": s.starts_at.isoformat(), "local_start": s.local_start.isoformat()} for s in later]
+
+
+def contact_changed(patient: Patient) -> catalogue.PatientContactChanged:
+    """What notifications needs to reach the patient: contact details and consent, nothing else."""
+    return catalogue.PatientContactChanged(
+        patient_id=patient.id,
+        revision=patient.revision,
+        display_name=patient.display_name,
+        email=patient.email,
+        phone=patient.phone,
+        preferred_channel=patient.preferred_channel,
+        locale=patient.locale,
+        care_messages_consent=patient.care_messages_consent,
+        marketing_consent=patient.marketing_consent,
+    )
 
 
 def _requested(appointment: Appointment) -> catalogue.AppointmentRequested:

@@ -1,0 +1,39 @@
+"""Patients: staff reading health details (each read recorded) and erasure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from booking.adapters.uow import BookingUnitOfWork
+from booking.domain.patients import Patient
+from clinic_shared.auth import Forbidden, Principal
+from clinic_shared.events import catalogue
+
+
+async def read_patient(uow: BookingUnitOfWork, *, patient_id: UUID, reader: Principal) -> Patient:
+    """Staff of a clinic the patient booked with (admins: any) read the record; the read itself is
+    recorded in the same transaction, so an unrecorded read cannot happen."""
+    async with uow:
+        patient = await uow.patients.get(patient_id)
+        booked_with = await uow.patients.clinics_booked(patient_id)
+        if not reader.works_at_every_clinic and not booked_with & reader.clinic_ids:
+            raise Forbidden("this patient has not booked with your clinics", field="patient_id")
+        await uow.patients.record_health_read(patient_id, read_by=reader.subject, role=reader.role.value)
+        await uow.commit()
+    return patient
+
+
+async def erase_patient(uow: BookingUnitOfWork, *, patient_id: UUID, now: datetime) -> Patient:
+    """Personal and health data removed, appointments kept anonymised, and everyone told."""
+    async with uow:
+        patient = await uow.patients.get(patient_id)
+        if patient.erased:
+            return patient
+        erased = patient.erase(now=now)
+        await uow.patients.save(erased)
+        await uow.patients.forget_screening_answers(patient_id)
+        await uow.patients.forget_announced_contact(patient_id)
+        uow.outbox.add(catalogue.PatientErased(patient_id=patient_id, erased_at=now))
+        await uow.commit()
+    return erased

@@ -1,0 +1,152 @@
+"""Screening, patients' health details and erasure, through the API against the real database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from clinic_shared.auth import Role
+from clinic_shared.testing.plugin import TestEnvironment
+
+pytestmark = pytest.mark.integration
+
+NewBookable = Callable[..., Awaitable[Any]]
+
+QUESTIONS = [
+    {
+        "key": "active_skin_infection",
+        "text": "Do you have an active skin infection?",
+        "flags_when": True,
+        "effect": "block",
+    },
+    {"key": "blood_thinners", "text": "Do you take blood thinners?", "flags_when": True, "effect": "review"},
+]
+HEALTH = {"date_of_birth": "1990-04-12", "skin_type": 3, "concerns": ["acne_scars", "enlarged_pores"]}
+
+
+async def _with_screening(booking: httpx.AsyncClient, env: TestEnvironment, new_bookable: NewBookable) -> Any:
+    place = await new_bookable()
+    response = await booking.put(
+        f"/clinics/{place.clinic_id}/screening", json=QUESTIONS, headers=env.auth_header(Role.ADMIN)
+    )
+    assert response.status_code == 200, response.text
+    return place
+
+
+async def _patient_of(env: TestEnvironment, booked: dict[str, Any]) -> Any:
+    rows = await _sql(env, "SELECT patient_id FROM appointments WHERE id = :id", id=booked["appointment"]["id"])
+    return rows[0].patient_id
+
+
+async def _sql(env: TestEnvironment, query: str, **params: Any) -> list[Any]:
+    engine = create_async_engine(env.database_url("booking"))
+    try:
+        async with engine.connect() as connection:
+            return list((await connection.execute(text(query), params)).all())
+    finally:
+        await engine.dispose()
+
+
+async def test_screening_answers_flag_a_booking_for_review_or_send_the_patient_to_the_clinic(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await _with_screening(booking, test_env, new_bookable)
+    public = await booking.get(f"/clinics/{place.clinic_id}/screening")
+    assert [q["key"] for q in public.json()] == ["active_skin_infection", "blood_thinners"]
+
+    unanswered = await booking.post("/appointments", json=place.body(place.at(9)))
+    blocked = await booking.post(
+        "/appointments",
+        json=place.body(place.at(9), screening_answers={"active_skin_infection": True, "blood_thinners": False}),
+    )
+    flagged = await booking.post(
+        "/appointments",
+        json=place.body(place.at(9), screening_answers={"active_skin_infection": False, "blood_thinners": True}),
+    )
+
+    assert (unanswered.status_code, unanswered.json()["code"]) == (422, "screening_incomplete")
+    assert (blocked.status_code, blocked.json()["code"]) == (422, "screening_requires_clinic_contact")
+    assert flagged.status_code == 201, flagged.text
+    assert flagged.json()["appointment"]["screening_outcome"] == "review"
+
+
+async def test_staff_of_the_clinic_read_health_details_and_every_read_is_recorded(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await new_bookable()
+    body = place.body(place.at(10))
+    body["patient"] |= HEALTH
+    booked = (await booking.post("/appointments", json=body)).json()
+    patient_id = await _patient_of(test_env, booked)
+    desk = test_env.auth_header(Role.FRONT_DESK, clinics=[uuid.UUID(place.clinic_id)])
+
+    record = await booking.get(f"/patients/{patient_id}", headers=desk)
+    elsewhere = await booking.get(
+        f"/patients/{patient_id}", headers=test_env.auth_header(Role.CLINIC_MANAGER, clinics=[uuid.uuid4()])
+    )
+
+    assert record.status_code == 200
+    assert (record.json()["skin_type"], record.json()["concerns"]) == (3, ["acne_scars", "enlarged_pores"])
+    assert elsewhere.status_code == 403
+    reads = await _sql(test_env, "SELECT read_by, role FROM health_data_reads WHERE patient_id = :id", id=patient_id)
+    assert [(r.read_by, r.role) for r in reads] == [("test-user", "front_desk")]
+    [event] = await _sql(
+        test_env,
+        "SELECT body FROM outbox WHERE body->>'type' = 'booking.patient.contact_changed'"
+        " AND body->'payload'->>'patient_id' = :id",
+        id=str(patient_id),
+    )
+    assert event.body["payload"]["email"] == "sam@example.org"
+    assert "skin_type" not in str(event.body), "no health data on the bus"
+    assert "1990" not in str(event.body), "no health data on the bus"
+
+
+async def test_a_patient_erases_themselves_and_their_visit_stays_anonymised(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await new_bookable()
+    body = place.body(place.at(11))
+    body["patient"] |= HEALTH
+    booked = (await booking.post("/appointments", json=body)).json()
+    link = {"Authorization": f"Bearer {booked['manage_token']}"}
+    patient_id = await _patient_of(test_env, booked)
+
+    someone_else = await booking.post(f"/patients/{uuid.uuid4()}/erase", headers=link)
+    erased = await booking.post(f"/patients/{patient_id}/erase", headers=link)
+
+    assert someone_else.status_code == 403
+    assert erased.status_code == 200, erased.text
+    record = (await booking.get(f"/patients/{patient_id}", headers=test_env.auth_header(Role.ADMIN))).json()
+    assert (record["display_name"], record["email"], record["skin_type"], record["concerns"]) == ("", None, None, [])
+    assert record["erased_at"] is not None
+    assert (await booking.get(f"/appointments/{booked['appointment']['id']}", headers=link)).status_code == 200
+    contact = await _sql(
+        test_env,
+        "SELECT body FROM outbox WHERE body->>'type' = 'booking.patient.contact_changed'"
+        " AND body->'payload'->>'patient_id' = :id",
+        id=str(patient_id),
+    )
+    assert "sam@example.org" not in str([row.body for row in contact]), "announced contact details are forgotten"
+    assert await _sql(
+        test_env,
+        "SELECT 1 FROM outbox WHERE body->>'type' = 'booking.patient.erased' AND body->'payload'->>'patient_id' = :id",
+        id=str(patient_id),
+    )
+    answers = await _sql(test_env, "SELECT screening_answers FROM appointments WHERE patient_id = :id", id=patient_id)
+    assert [row.screening_answers for row in answers] == [None]
+
+
+async def test_only_admins_among_staff_erase_patients(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await new_bookable()
+    booked = (await booking.post("/appointments", json=place.body(place.at(12)))).json()
+    patient_id = await _patient_of(test_env, booked)
+    manager = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[uuid.UUID(place.clinic_id)])
+    assert (await booking.post(f"/patients/{patient_id}/erase", headers=manager)).status_code == 403
