@@ -11,10 +11,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.adapters.tables import SLOT_CONSTRAINTS, appointments
+from booking.adapters.tables import SLOT_CONSTRAINTS, appointments, courses
 from booking.availability import Allocation
-from booking.domain.appointments import Appointment, AppointmentNotFound, LotUsed, SlotTaken, Status
+from booking.domain.appointments import HOLDING, Appointment, AppointmentNotFound, LotUsed, SlotTaken, Status
+from booking.domain.courses import Course, CourseNotFound
 from clinic_shared.db import violated_constraint
+from clinic_shared.errors import Conflict
 
 
 class SlotTakenBy(SlotTaken):
@@ -24,6 +26,10 @@ class SlotTakenBy(SlotTaken):
         super().__init__(message, field="starts_at")
         self.resource = resource
         self.resource_id = resource_id
+
+
+class CourseChangedConcurrently(Conflict):
+    code = "course_changed_concurrently"
 
 
 class AppointmentRepository:
@@ -84,6 +90,40 @@ class AppointmentRepository:
         )
         return [_appointment(row._mapping) for row in rows]
 
+    async def add_course(self, course: Course) -> None:
+        await self._session.execute(
+            insert(courses).values(
+                id=course.id,
+                clinic_id=course.clinic_id,
+                patient_id=course.patient_id,
+                treatment_id=course.treatment_id,
+                areas=list(course.areas),
+                sessions_planned=course.sessions_planned,
+            )
+        )
+
+    async def course(self, course_id: UUID) -> Course:
+        row = (await self._session.execute(select(courses).where(courses.c.id == course_id))).first()
+        if row is None:
+            raise CourseNotFound("no such course", field="course_id")
+        return Course(
+            id=row.id,
+            clinic_id=row.clinic_id,
+            patient_id=row.patient_id,
+            treatment_id=row.treatment_id,
+            areas=tuple(row.areas),
+            sessions_planned=row.sessions_planned,
+        )
+
+    async def sessions(self, course_id: UUID) -> list[Appointment]:
+        """The course's visits that hold their time, in session order."""
+        rows = await self._session.execute(
+            select(appointments)
+            .where(appointments.c.course_id == course_id, appointments.c.status.in_(HOLDING))
+            .order_by(appointments.c.session_number)
+        )
+        return [_appointment(row._mapping) for row in rows]
+
     async def claim_unanswered(self, *, requested_before: datetime, limit: int = 100) -> list[Appointment]:
         """Requested visits still waiting for supplies, locked so only one worker times each out."""
         rows = await self._session.execute(
@@ -98,6 +138,8 @@ class AppointmentRepository:
 
 def _slot_taken(error: IntegrityError, appointment: Appointment) -> Exception:
     constraint = violated_constraint(error)
+    if constraint == "uq_appointments_course_session":
+        return CourseChangedConcurrently("another session of this course was booked meanwhile; reload it")
     if constraint not in SLOT_CONSTRAINTS:
         return error
     resource = constraint.removeprefix("ex_appointments_")
@@ -133,6 +175,8 @@ def _row(appointment: Appointment) -> dict[str, Any]:
         "lots_used": [{"item_id": str(lot.item_id), "lot_number": lot.lot_number} for lot in appointment.lots_used],
         "screening_outcome": appointment.screening_outcome,
         "screening_answers": dict(appointment.screening_answers) if appointment.screening_answers else None,
+        "course_id": appointment.course_id,
+        "session_number": appointment.session_number,
     }
 
 
@@ -159,6 +203,8 @@ def _appointment(row: Any) -> Appointment:
         completed_at=row["completed_at"],
         needle_depths_mm=row["needle_depths_mm"],
         screening_outcome=row["screening_outcome"],
+        course_id=row["course_id"],
+        session_number=row["session_number"],
         screening_answers=row["screening_answers"],
         lots_used=tuple(
             LotUsed(item_id=UUID(lot["item_id"]), lot_number=lot["lot_number"]) for lot in row["lots_used"]

@@ -189,6 +189,19 @@ appointments = Table(
     Column("lots_used", JSONB, nullable=False),
     Column("screening_outcome", Text, nullable=False),
     Column("screening_answers", JSONB),
+    Column("course_id", Uuid, ForeignKey("courses.id"), index=True),
+    Column("session_number", Integer),
+)
+
+courses = Table(
+    "courses",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False, index=True),
+    Column("patient_id", Uuid, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("treatment_id", Uuid, ForeignKey("treatments.id"), nullable=False),
+    Column("areas", ARRAY(Text), nullable=False),
+    Column("sessions_planned", Integer, nullable=False),
 )
 
 # The exclusion constraints that make double booking impossible, by resource.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from booking import availability
-from booking.adapters.appointments import SlotTakenBy
-from booking.api import clinics, lifecycle, practitioners, schedules, setup, visits
+from booking.adapters.appointments import CourseChangedConcurrently, SlotTakenBy
+from booking.api import clinics, courses, lifecycle, practitioners, schedules, setup, visits
 from booking.api import patients as patient_routes
 from booking.domain import appointments, patients, resources, screening, staff, treatments
 from booking.domain import clinics as clinic_rules
+from booking.domain import courses as course_rules
 from booking.service.schedules import InvalidPeriod
 from booking.service.visits import InvalidSearch
 from clinic_shared.errors import DomainError
@@ -39,6 +40,11 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     patients.InvalidContact: 422,
     patients.InvalidHealthDetails: 422,
     patients.PatientNotFound: 404,
+    course_rules.CourseNotFound: 404,
+    course_rules.InvalidCourse: 422,
+    course_rules.OutsideCourseWindow: 422,
+    course_rules.CourseFullyBooked: 409,
+    CourseChangedConcurrently: 409,
     screening.InvalidScreening: 422,
     screening.ScreeningIncomplete: 422,
     screening.BookByPhone: 422,
@@ -60,4 +66,5 @@ ROUTERS = (
     lifecycle.router,
     schedules.router,
     patient_routes.router,
+    courses.router,
 )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
 from booking import manage_links
 from booking.api.common import Caller, ClinicId, Settings, Strict, UnitOfWork, actor_for
@@ -111,6 +111,9 @@ class BookingIn(Strict):
     screening_answers: dict[str, StrictBool] = Field(
         default_factory=dict, max_length=30, description="the clinic's screening questions, by key"
     )
+    course_sessions: StrictInt | None = Field(
+        default=None, ge=2, le=10, description="open a course of this many sessions; this visit is session 1"
+    )
 
 
 class AppointmentOut(BaseModel):
@@ -127,6 +130,8 @@ class AppointmentOut(BaseModel):
     screening_outcome: Literal["clear", "review"] = Field(
         description="`review`: a screening answer asks a practitioner to look before the visit"
     )
+    course_id: UUID | None = None
+    session_number: int | None = None
 
     @classmethod
     def of(cls, appointment: Appointment) -> Self:
@@ -140,6 +145,8 @@ class AppointmentOut(BaseModel):
             starts_at=appointment.starts_at.astimezone(UTC),
             ends_at=appointment.ends_at.astimezone(UTC),
             screening_outcome=appointment.screening_outcome,
+            course_id=appointment.course_id,
+            session_number=appointment.session_number,
         )
 
 
@@ -202,6 +209,7 @@ async def book(
             **body.patient.model_dump(exclude={"date_of_birth", "skin_type", "concerns"}),
         ),
         screening_answers=body.screening_answers,
+        course_sessions=body.course_sessions,
         now=datetime.now(UTC),
         idempotency=service.IdempotencyRequest(
             scope="anonymous",

@@ -83,6 +83,8 @@ class Appointment:
     # The patient's screening for this visit: answers are health data and stay in booking.
     screening_outcome: Outcome = "clear"
     screening_answers: Mapping[str, bool] | None = None
+    course_id: UUID | None = None
+    session_number: int | None = None
 
     @classmethod
     def request(
@@ -98,9 +100,13 @@ class Appointment:
         now: datetime,
         screening_outcome: Outcome = "clear",
         screening_answers: Mapping[str, bool] | None = None,
+        course_id: UUID | None = None,
+        session_number: int | None = None,
     ) -> Self:
         procedure = phases.practitioner(starts_at)
         return cls(
+            course_id=course_id,
+            session_number=session_number,
             screening_outcome=screening_outcome,
             screening_answers=screening_answers,
             id=uuid4(),

@@ -132,8 +132,15 @@ class BookingPolicy:
     # Patients may cancel or reschedule online until this many hours before the visit.
     cancellation_cutoff_hours: int = 24
     needle_depth_mm: dict[Area, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_DEPTHS_MM))
+    # Sessions of a course are this many weeks apart (start to start).
+    course_min_weeks: int = 4
+    course_max_weeks: int = 6
 
     def __post_init__(self) -> None:
+        if not 1 <= self.course_min_weeks <= self.course_max_weeks <= 26:
+            raise InvalidBookingPolicy(
+                "the course window must satisfy 1 <= min <= max <= 26 weeks", field="booking_policy.course_min_weeks"
+            )
         for area, (low, high) in self.needle_depth_mm.items():
             if not 0 < low < high <= MAX_DEPTH_MM:
                 raise InvalidBookingPolicy(

@@ -12,6 +12,7 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Actor, Appointment, IllegalTransition, LotUsed
 from booking.domain.areas import Area
 from booking.domain.clinics import Clinic
+from booking.service.courses import check_course_neighbours
 from booking.service.visits import (
     calendar_for,
     clinic_calendar,
@@ -90,6 +91,7 @@ async def reschedule_visit(
         clinic = await uow.clinics.get(appointment.clinic_id)
         appointment.ensure_reschedulable(by=by, now=now, cutoff=_cutoff(clinic))
         ensure_plausible_start(starts_at, now=now)
+        await check_course_neighbours(uow, appointment=appointment, starts_at=starts_at)
         day = starts_at.astimezone(UTC).date()
         calendar = await calendar_for(
             uow,

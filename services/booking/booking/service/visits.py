@@ -15,6 +15,7 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Appointment, SlotTaken
 from booking.domain.areas import Area
 from booking.domain.clinics import Clinic
+from booking.domain.courses import Course
 from booking.domain.patients import Channel, Consent, HealthDetails, Patient
 from booking.domain.screening import screen
 from booking.domain.staff import PractitionerNotFound
@@ -165,6 +166,7 @@ async def book_visit(
     idempotency: IdempotencyRequest | None,
     answer: Callable[[Appointment], dict[str, Any]],
     screening_answers: Mapping[str, bool] | None = None,
+    course_sessions: int | None = None,
 ) -> Booking:
     """Hold the time and record the visit as `requested`; inventory's answer confirms or rejects it."""
     async with uow:
@@ -199,6 +201,16 @@ async def book_visit(
         )
         await uow.patients.add(new_patient)
         uow.outbox.add(contact_changed(new_patient))
+        course = None
+        if course_sessions is not None:
+            course = Course.plan(
+                clinic_id=clinic_id,
+                patient_id=new_patient.id,
+                treatment_id=treatment_id,
+                areas=areas,
+                sessions=course_sessions,
+            )
+            await uow.appointments.add_course(course)
 
         async def store(allocation: availability.Allocation) -> Appointment:
             appointment = Appointment.request(
@@ -212,6 +224,8 @@ async def book_visit(
                 now=now,
                 screening_outcome=outcome,
                 screening_answers=dict(screening_answers or {}),
+                course_id=course.id if course else None,
+                session_number=1 if course else None,
             )
             await uow.appointments.hold(appointment)
             return appointment
@@ -220,7 +234,7 @@ async def book_visit(
             uow, calendar=calendar, areas=areas, starts_at=starts_at, practitioner_id=practitioner_id, now=now,
             store=store,
         )  # fmt: skip
-        uow.outbox.add(_requested(appointment))
+        uow.outbox.add(requested(appointment))
         body = answer(appointment)
         if idempotency is not None:
             await uow.idempotency.remember(
@@ -311,7 +325,7 @@ def contact_changed(patient: Patient) -> catalogue.PatientContactChanged:
     )
 
 
-def _requested(appointment: Appointment) -> catalogue.AppointmentRequested:
+def requested(appointment: Appointment) -> catalogue.AppointmentRequested:
     return catalogue.AppointmentRequested(
         appointment_id=appointment.id,
         clinic_id=appointment.clinic_id,
@@ -323,6 +337,8 @@ def _requested(appointment: Appointment) -> catalogue.AppointmentRequested:
         areas=list(appointment.areas),
         starts_at=appointment.starts_at,
         ends_at=appointment.ends_at,
+        course_id=appointment.course_id,
+        session_number=appointment.session_number,
     )
 
 

@@ -1,0 +1,149 @@
+"""Courses: the next session inside the clinic's window after the previous one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from booking import availability
+from booking.adapters.uow import BookingUnitOfWork
+from booking.domain.appointments import Actor, Appointment
+from booking.domain.clinics import Clinic
+from booking.domain.courses import Course, CourseWindow, OutsideCourseWindow
+from booking.service.visits import (
+    calendar_for,
+    clinic_calendar,
+    ensure_plausible_start,
+    ensure_practitioner,
+    find_availability,
+    hold_somewhere,
+    requested,
+)
+
+# Decides whether the caller may act on this course (given its sessions), and as whom.
+AuthorizeCourse = Callable[[Course, list[Appointment]], Actor]
+
+
+def window_of(clinic: Clinic) -> CourseWindow:
+    return CourseWindow(min_weeks=clinic.policy.course_min_weeks, max_weeks=clinic.policy.course_max_weeks)
+
+
+@dataclass(frozen=True)
+class CourseView:
+    course: Course
+    sessions: list[Appointment]
+    next_window: tuple[datetime, datetime] | None
+
+
+async def view_course(uow: BookingUnitOfWork, *, course_id: UUID, authorize: AuthorizeCourse) -> CourseView:
+    async with uow:
+        course = await uow.appointments.course(course_id)
+        sessions = await uow.appointments.sessions(course_id)
+        authorize(course, sessions)
+        clinic = await uow.clinics.get(course.clinic_id)
+    booked_all = len(sessions) >= course.sessions_planned or not sessions
+    window = None if booked_all else window_of(clinic).after(sessions[-1].starts_at)
+    return CourseView(course=course, sessions=sessions, next_window=window)
+
+
+async def course_availability(
+    uow: BookingUnitOfWork, *, course_id: UUID, authorize: AuthorizeCourse, now: datetime
+) -> list[availability.Slot]:
+    """Free starts for the next session, limited to the course window."""
+    view = await view_course(uow, course_id=course_id, authorize=authorize)
+    if view.next_window is None:
+        return []
+    earliest, latest = view.next_window
+    zone = (await _clinic(uow, view.course.clinic_id)).zone
+    first_day, last_day = earliest.astimezone(zone).date(), latest.astimezone(zone).date()
+    _, slots = await find_availability(
+        uow,
+        clinic_id=view.course.clinic_id,
+        treatment_id=view.course.treatment_id,
+        areas=view.course.areas,
+        first_day=max(first_day, now.astimezone(zone).date()),
+        last_day=max(last_day, now.astimezone(zone).date()),
+        practitioner_id=None,
+        now=now,
+    )
+    return [slot for slot in slots if earliest <= slot.starts_at <= latest]
+
+
+async def _clinic(uow: BookingUnitOfWork, clinic_id: UUID) -> Clinic:
+    async with uow:
+        return await uow.clinics.get(clinic_id)
+
+
+async def book_next_session(
+    uow: BookingUnitOfWork,
+    *,
+    course_id: UUID,
+    authorize: AuthorizeCourse,
+    starts_at: datetime,
+    practitioner_id: UUID | None,
+    now: datetime,
+) -> Appointment:
+    async with uow:
+        course = await uow.appointments.course(course_id)
+        sessions = await uow.appointments.sessions(course_id)
+        authorize(course, sessions)
+        number = course.next_session_number([s.session_number or 0 for s in sessions])
+        clinic = await uow.clinics.get(course.clinic_id)
+        ensure_plausible_start(starts_at, now=now)
+        if sessions:
+            window_of(clinic).check(previous_start=sessions[-1].starts_at, starts_at=starts_at)
+        day = starts_at.astimezone(UTC).date()
+        calendar = await calendar_for(
+            uow, clinic_id=course.clinic_id, treatment_id=course.treatment_id, first_day=day, last_day=day
+        )
+        ensure_practitioner(calendar, practitioner_id)
+        phases = calendar.treatment.phases(course.areas)
+        availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)
+
+        async def store(allocation: availability.Allocation) -> Appointment:
+            appointment = Appointment.request(
+                clinic_id=course.clinic_id,
+                patient_id=course.patient_id,
+                treatment_id=course.treatment_id,
+                areas=course.areas,
+                allocation=allocation,
+                starts_at=starts_at,
+                phases=phases,
+                now=now,
+                course_id=course.id,
+                session_number=number,
+            )
+            await uow.appointments.hold(appointment)
+            return appointment
+
+        appointment = await hold_somewhere(
+            uow, calendar=calendar, areas=course.areas, starts_at=starts_at, practitioner_id=practitioner_id,
+            now=now, store=store,
+        )  # fmt: skip
+        uow.outbox.add(requested(appointment))
+        await uow.commit()
+    return appointment
+
+
+async def check_course_neighbours(uow: BookingUnitOfWork, *, appointment: Appointment, starts_at: datetime) -> None:
+    """A moved session must stay in the window after the previous one and keep the next in its own."""
+    if appointment.course_id is None:
+        return
+    clinic = await uow.clinics.get(appointment.clinic_id)
+    window = window_of(clinic)
+    sessions = await uow.appointments.sessions(appointment.course_id)
+    number = appointment.session_number or 0
+    before = [s for s in sessions if (s.session_number or 0) < number]
+    after = [s for s in sessions if (s.session_number or 0) > number]
+    if before:
+        window.check(previous_start=before[-1].starts_at, starts_at=starts_at)
+    if after:
+        try:
+            window.check(previous_start=starts_at, starts_at=after[0].starts_at)
+        except OutsideCourseWindow as error:
+            raise OutsideCourseWindow(
+                f"session {after[0].session_number} would fall outside the course window: {error.message}",
+                field="starts_at",
+            ) from error
