@@ -28,6 +28,17 @@ class SlotTakenBy(SlotTaken):
         self.resource_id = resource_id
 
 
+# What the lifecycle changes; everything else of a visit (who, what, screening, course) stays as booked,
+# so a change never writes back data that an erasure removed meanwhile.
+LIFECYCLE_COLUMNS = frozenset(
+    {
+        "practitioner_id", "room_id", "device_id", "status", "starts_at", "procedure_starts_at",
+        "procedure_ends_at", "ends_at", "rejection_reason", "cancelled_by", "cancel_reason_code",
+        "checked_in_at", "completed_at", "needle_depths_mm", "lots_used",
+    }
+)  # fmt: skip
+
+
 class CourseChangedConcurrently(Conflict):
     code = "course_changed_concurrently"
 
@@ -44,8 +55,13 @@ class AppointmentRepository:
         except IntegrityError as error:
             raise _slot_taken(error, appointment) from error
 
-    async def get(self, appointment_id: UUID) -> Appointment:
-        row = (await self._session.execute(select(appointments).where(appointments.c.id == appointment_id))).first()
+    async def get(self, appointment_id: UUID, *, for_update: bool = False) -> Appointment:
+        """`for_update`: lock the row until the transaction ends, for a use case that will change it;
+        a concurrent change then waits and works from what this one committed."""
+        query = select(appointments).where(appointments.c.id == appointment_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).first()
         if row is None:
             raise AppointmentNotFound("no such appointment", field="appointment_id")
         return _appointment(row._mapping)
@@ -54,7 +70,7 @@ class AppointmentRepository:
         """Store a change only if nobody changed the status meanwhile (a conditional update). A moved
         visit is held at its new time and freed at the old in this one statement; the exclusion
         constraints check the new periods against every other visit."""
-        values = {k: v for k, v in _row(appointment).items() if k not in {"id", "clinic_id", "patient_id"}}
+        values = {k: v for k, v in _row(appointment).items() if k in LIFECYCLE_COLUMNS}
         try:
             async with self._session.begin_nested():
                 result = await self._session.execute(

@@ -89,11 +89,27 @@ class BookingPolicyIn(Strict):
     )
     needle_depth_mm: dict[Area, tuple[float, float]] = Field(
         default_factory=lambda: dict(domain.clinics.DEFAULT_DEPTHS_MM),
-        description="allowed needle depth per area, [min, max] in mm; a recorded depth outside is refused",
+        description="allowed needle depth per area, [min, max] in mm (areas left out keep the defaults)",
     )
+    course_min_weeks: StrictInt = Field(
+        default=4, ge=1, le=26, description="a course's sessions are at least this far apart"
+    )
+    course_max_weeks: StrictInt = Field(default=6, ge=1, le=26, description="... and at most this far")
 
     def to_domain(self) -> domain.BookingPolicy:
         return domain.BookingPolicy(**self.model_dump())
+
+
+class BookingPolicyPatch(Strict):
+    """Only the fields given change."""
+
+    slot_grid_minutes: StrictInt | None = None
+    min_notice_minutes: StrictInt | None = Field(default=None, ge=0)
+    horizon_days: StrictInt | None = Field(default=None, ge=1)
+    cancellation_cutoff_hours: StrictInt | None = Field(default=None, ge=0)
+    needle_depth_mm: dict[Area, tuple[float, float]] | None = None
+    course_min_weeks: StrictInt | None = Field(default=None, ge=1, le=26)
+    course_max_weeks: StrictInt | None = Field(default=None, ge=1, le=26)
 
 
 class ClinicIn(Strict):
@@ -113,7 +129,7 @@ class ClinicPatch(Strict):
     timezone: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, max_length=32)
     opening_hours: OpeningHoursIn | None = None
-    booking_policy: BookingPolicyIn | None = None
+    booking_policy: BookingPolicyPatch | None = None
 
     @model_validator(mode="after")
     def _something_changes(self) -> Self:
@@ -192,7 +208,7 @@ async def update_clinic(clinic_id: ClinicId, body: ClinicPatch, uow: UnitOfWork,
         timezone=body.timezone,
         phone=body.phone,
         opening_hours=body.opening_hours.to_domain() if body.opening_hours else None,
-        policy=body.booking_policy.to_domain() if body.booking_policy else None,
+        policy_changes=body.booking_policy.model_dump(exclude_none=True) if body.booking_policy else None,
     )
     return ClinicOut.of(clinic)
 

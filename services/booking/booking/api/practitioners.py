@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Self
 from uuid import UUID
 
 from fastapi import APIRouter, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from booking.api.clinics import OpeningHoursIn
-from booking.api.common import Admin, ClinicEditor, ClinicId, PractitionerId, Staff, Strict, UnitOfWork
+from booking.api.common import (
+    Admin,
+    ClinicEditor,
+    ClinicId,
+    PractitionerId,
+    SaneDate,
+    SaneDatetime,
+    Staff,
+    Strict,
+    UnitOfWork,
+)
 from booking.domain.staff import Practitioner, Profession, TreatmentKind
 from booking.service import setup as service
+from clinic_shared.auth import Forbidden
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(prefix="/practitioners", tags=["practitioners"], responses=ERROR_RESPONSES)
@@ -27,8 +37,8 @@ class PractitionerIn(Strict):
 class CredentialIn(Strict):
     number: str = Field(min_length=1, max_length=64)
     issuer: str = Field(min_length=1, max_length=120)
-    valid_from: date
-    valid_to: date
+    valid_from: SaneDate
+    valid_to: SaneDate = Field(description="for no expiry, a far date such as 2199-12-31")
     covers: list[TreatmentKind] = Field(default=["microneedling"], min_length=1)
 
 
@@ -65,8 +75,8 @@ class PractitionerOut(BaseModel):
 
 
 class TimeOffIn(Strict):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: SaneDatetime
+    ends_at: SaneDatetime
 
 
 class TimeOffOut(TimeOffIn):
@@ -121,7 +131,13 @@ async def set_hours(
 @router.post(
     "/{practitioner_id}/time-off", status_code=status.HTTP_201_CREATED, summary="Book time off", responses=UNKNOWN
 )
-async def time_off(practitioner_id: PractitionerId, body: TimeOffIn, uow: UnitOfWork, _: ClinicEditor) -> TimeOffOut:
+async def time_off(
+    practitioner_id: PractitionerId, body: TimeOffIn, uow: UnitOfWork, principal: ClinicEditor
+) -> TimeOffOut:
+    """Admins, or managers of a clinic the practitioner works at: time off applies at every clinic."""
+    practitioner = await service.find_practitioner(uow, practitioner_id=practitioner_id)
+    if not principal.works_at_every_clinic and not set(practitioner.clinics) & principal.clinic_ids:
+        raise Forbidden("this practitioner does not work at your clinics", field="practitioner_id")
     leave = await service.book_time_off(
         uow, practitioner_id=practitioner_id, starts_at=body.starts_at, ends_at=body.ends_at
     )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from booking.api.common import ClinicId, Staff, UnitOfWork
+from booking.api.common import ClinicId, SaneDate, Staff, UnitOfWork
 from booking.api.visits import AppointmentOut
 from booking.domain.appointments import Status
 from booking.service import schedules as service
@@ -26,7 +25,7 @@ async def schedule(
     uow: UnitOfWork,
     principal: Staff,
     page: PageParams,
-    day: Annotated[date, Query(description="the clinic's local date")],
+    day: Annotated[SaneDate, Query(description="the clinic's local date")],
     practitioner_id: Annotated[UUID | None, Query(description="only this practitioner's visits")] = None,
 ) -> Page[AppointmentOut]:
     """Visits starting that day in start order (cancelled and rejected ones left out), for staff of
@@ -35,7 +34,7 @@ async def schedule(
     _, visits = await service.day_schedule(
         uow, clinic_id=clinic_id, day=day, practitioner_id=practitioner_id, offset=page.offset, limit=page.fetch
     )
-    return Page[AppointmentOut].of([AppointmentOut.of(v) for v in visits], page)
+    return Page[AppointmentOut].of([AppointmentOut.of(v, for_staff=True) for v in visits], page)
 
 
 @router.get("/appointments", summary="Visits by status and date", responses={404: error_response("Unknown clinic")})
@@ -44,8 +43,8 @@ async def appointments(
     uow: UnitOfWork,
     principal: Staff,
     page: PageParams,
-    first_day: Annotated[date, Query(alias="from")],
-    last_day: Annotated[date, Query(alias="to", description="inclusive; at most 93 days after `from`")],
+    first_day: Annotated[SaneDate, Query(alias="from")],
+    last_day: Annotated[SaneDate, Query(alias="to", description="inclusive; at most 93 days after `from`")],
     status: Annotated[list[Status] | None, Query(description="any of these statuses (repeatable)")] = None,
 ) -> Page[AppointmentOut]:
     principal.ensure_clinic(clinic_id)
@@ -58,4 +57,4 @@ async def appointments(
         offset=page.offset,
         limit=page.fetch,
     )
-    return Page[AppointmentOut].of([AppointmentOut.of(v) for v in visits], page)
+    return Page[AppointmentOut].of([AppointmentOut.of(v, for_staff=True) for v in visits], page)

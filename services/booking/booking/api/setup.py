@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field, StrictInt
 
-from booking.api.common import ClinicEditor, ClinicId, Strict, UnitOfWork
+from booking.api.common import ClinicEditor, ClinicId, SaneDate, Strict, UnitOfWork
 from booking.domain.areas import Area
 from booking.domain.resources import Closure, Resource
 from booking.domain.treatments import Treatment
@@ -75,8 +75,8 @@ async def list_devices(clinic_id: ClinicId, uow: UnitOfWork, principal: ClinicEd
 
 
 class ClosureIn(Strict):
-    first_day: date
-    last_day: date
+    first_day: SaneDate
+    last_day: SaneDate
     reason: str | None = Field(default=None, max_length=120, examples=["King's Day"])
 
 

@@ -127,14 +127,14 @@ class AppointmentOut(BaseModel):
     status: Status
     starts_at: datetime
     ends_at: datetime
-    screening_outcome: Literal["clear", "review"] = Field(
-        description="`review`: a screening answer asks a practitioner to look before the visit"
+    screening_outcome: Literal["clear", "review"] | None = Field(
+        default=None, description="staff only: `review` when a screening answer asks a practitioner to look first"
     )
     course_id: UUID | None = None
     session_number: int | None = None
 
     @classmethod
-    def of(cls, appointment: Appointment) -> Self:
+    def of(cls, appointment: Appointment, *, for_staff: bool = False) -> Self:
         return cls(
             id=appointment.id,
             clinic_id=appointment.clinic_id,
@@ -144,7 +144,7 @@ class AppointmentOut(BaseModel):
             status=appointment.status,
             starts_at=appointment.starts_at.astimezone(UTC),
             ends_at=appointment.ends_at.astimezone(UTC),
-            screening_outcome=appointment.screening_outcome,
+            screening_outcome=appointment.screening_outcome if for_staff else None,
             course_id=appointment.course_id,
             session_number=appointment.session_number,
         )
@@ -236,5 +236,5 @@ async def book(
 async def get_appointment(appointment_id: UUID, uow: UnitOfWork, reader: Caller) -> AppointmentOut:
     """For the patient through the manage link of this appointment, or for staff of its clinic."""
     appointment = await service.find_appointment(uow, appointment_id=appointment_id)
-    actor_for(reader, appointment, staff=STAFF_ROLES)
-    return AppointmentOut.of(appointment)
+    actor = actor_for(reader, appointment, staff=STAFF_ROLES)
+    return AppointmentOut.of(appointment, for_staff=actor == "staff")

@@ -152,7 +152,8 @@ class Appointment:
         return replace(self, status="cancelled", cancelled_by=by, cancel_reason_code=reason_code)
 
     def ensure_reschedulable(self, *, by: Actor, now: datetime, cutoff: timedelta) -> None:
-        self._ensure(CHANGEABLE, "rescheduled")
+        # A requested visit still waits for its supplies answer, which is about the time it asked for.
+        self._ensure(("confirmed",), "rescheduled")
         self._ensure_patient_in_time(by=by, now=now, cutoff=cutoff)
 
     def moved(self, *, allocation: Allocation, starts_at: datetime, phases: Phases) -> Self:

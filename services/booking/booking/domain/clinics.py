@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
 from functools import cache
 from itertools import pairwise
-from typing import Literal, Self, get_args
+from typing import Any, Literal, Self, get_args
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -137,6 +138,8 @@ class BookingPolicy:
     course_max_weeks: int = 6
 
     def __post_init__(self) -> None:
+        # Every area keeps a range: a clinic that sets only the face keeps the defaults elsewhere.
+        object.__setattr__(self, "needle_depth_mm", {**DEFAULT_DEPTHS_MM, **self.needle_depth_mm})
         if not 1 <= self.course_min_weeks <= self.course_max_weeks <= 26:
             raise InvalidBookingPolicy(
                 "the course window must satisfy 1 <= min <= max <= 26 weeks", field="booking_policy.course_min_weeks"
@@ -159,6 +162,14 @@ class BookingPolicy:
         ):
             if not low <= getattr(self, name) <= high:
                 raise InvalidBookingPolicy(f"{name} must be between {low} and {high}", field=f"booking_policy.{name}")
+
+
+def policy_changed(policy: BookingPolicy, changes: Mapping[str, Any]) -> BookingPolicy:
+    """Apply only the given fields; depth ranges merge per area."""
+    merged = dict(changes)
+    if "needle_depth_mm" in merged:
+        merged["needle_depth_mm"] = {**policy.needle_depth_mm, **merged["needle_depth_mm"]}
+    return replace(policy, **merged)
 
 
 @dataclass(frozen=True)

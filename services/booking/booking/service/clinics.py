@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from uuid import UUID
 
 from booking.adapters.uow import BookingUnitOfWork
 from booking.domain import Address, BookingPolicy, Clinic, OpeningHours
+from booking.domain.clinics import policy_changed
 from clinic_shared.events import catalogue
 
 
@@ -55,12 +58,17 @@ async def change_clinic(
     timezone: str | None = None,
     phone: str | None = None,
     opening_hours: OpeningHours | None = None,
-    policy: BookingPolicy | None = None,
+    policy_changes: Mapping[str, Any] | None = None,
 ) -> Clinic:
     async with uow:
         current = await uow.clinics.get(clinic_id)
         clinic = current.changed(
-            name=name, address=address, timezone=timezone, phone=phone, opening_hours=opening_hours, policy=policy
+            name=name,
+            address=address,
+            timezone=timezone,
+            phone=phone,
+            opening_hours=opening_hours,
+            policy=policy_changed(current.policy, policy_changes) if policy_changes else None,
         )
         await uow.clinics.save(clinic)
         uow.outbox.add(clinic_changed(clinic))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from booking import availability
@@ -15,6 +15,7 @@ from booking.domain.courses import Course, CourseWindow, OutsideCourseWindow
 from booking.service.visits import (
     calendar_for,
     clinic_calendar,
+    days_around,
     ensure_plausible_start,
     ensure_practitioner,
     find_availability,
@@ -94,9 +95,9 @@ async def book_next_session(
         ensure_plausible_start(starts_at, now=now)
         if sessions:
             window_of(clinic).check(previous_start=sessions[-1].starts_at, starts_at=starts_at)
-        day = starts_at.astimezone(UTC).date()
+        first_day, last_day = days_around(starts_at)
         calendar = await calendar_for(
-            uow, clinic_id=course.clinic_id, treatment_id=course.treatment_id, first_day=day, last_day=day
+            uow, clinic_id=course.clinic_id, treatment_id=course.treatment_id, first_day=first_day, last_day=last_day
         )
         ensure_practitioner(calendar, practitioner_id)
         phases = calendar.treatment.phases(course.areas)

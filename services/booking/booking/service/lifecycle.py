@@ -4,7 +4,7 @@ conditional update that announces its event in the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from booking import availability
@@ -16,6 +16,7 @@ from booking.service.courses import check_course_neighbours
 from booking.service.visits import (
     calendar_for,
     clinic_calendar,
+    days_around,
     ensure_plausible_start,
     ensure_practitioner,
     hold_somewhere,
@@ -45,7 +46,7 @@ async def _change(
 ) -> Appointment:
     """Load, authorize, apply the rule, store it conditionally and announce it, in one transaction."""
     async with uow:
-        appointment = await uow.appointments.get(appointment_id)
+        appointment = await uow.appointments.get(appointment_id, for_update=True)
         actor = authorize(appointment)
         clinic = await uow.clinics.get(appointment.clinic_id)
         changed = change(appointment, actor, clinic)
@@ -86,19 +87,19 @@ async def reschedule_visit(
 ) -> Appointment:
     """The new time is held and the old freed in one statement: never both, never neither."""
     async with uow:
-        appointment = await uow.appointments.get(appointment_id)
+        appointment = await uow.appointments.get(appointment_id, for_update=True)
         by = authorize(appointment)
         clinic = await uow.clinics.get(appointment.clinic_id)
         appointment.ensure_reschedulable(by=by, now=now, cutoff=_cutoff(clinic))
         ensure_plausible_start(starts_at, now=now)
         await check_course_neighbours(uow, appointment=appointment, starts_at=starts_at)
-        day = starts_at.astimezone(UTC).date()
+        first_day, last_day = days_around(starts_at)
         calendar = await calendar_for(
             uow,
             clinic_id=appointment.clinic_id,
             treatment_id=appointment.treatment_id,
-            first_day=day,
-            last_day=day,
+            first_day=first_day,
+            last_day=last_day,
             ignoring=appointment.id,
         )
         ensure_practitioner(calendar, practitioner_id)

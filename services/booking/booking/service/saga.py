@@ -21,7 +21,7 @@ log = get_logger(__name__)
 
 async def _appointment(appointments: AppointmentRepository, appointment_id: UUID) -> Appointment:
     try:
-        return await appointments.get(appointment_id)
+        return await appointments.get(appointment_id, for_update=True)
     except AppointmentNotFound as error:
         # Booking made every appointment inventory answers for; waiting will not make one appear.
         raise PermanentFailure(f"no appointment {appointment_id}") from error

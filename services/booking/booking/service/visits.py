@@ -139,6 +139,13 @@ async def find_availability(
     return calendar.clinic, slots
 
 
+def days_around(starts_at: datetime) -> tuple[date, date]:
+    """The UTC day of a start and one either side: whatever the clinic's zone, its local day (and so
+    its closures and the credentials valid that day) is inside."""
+    day = starts_at.astimezone(UTC).date()
+    return day - timedelta(days=1), day + timedelta(days=1)
+
+
 def ensure_plausible_start(starts_at: datetime, *, now: datetime) -> None:
     """Refuse a start in the past or years ahead up front, whatever the clinic's policy says."""
     if starts_at < now:
@@ -180,8 +187,10 @@ async def book_visit(
             if stored is not None:
                 return Booking.replayed(stored)
         ensure_plausible_start(starts_at, now=now)
-        day = starts_at.astimezone(UTC).date()
-        calendar = await calendar_for(uow, clinic_id=clinic_id, treatment_id=treatment_id, first_day=day, last_day=day)
+        first_day, last_day = days_around(starts_at)
+        calendar = await calendar_for(
+            uow, clinic_id=clinic_id, treatment_id=treatment_id, first_day=first_day, last_day=last_day
+        )
         ensure_practitioner(calendar, practitioner_id)
         phases = calendar.treatment.phases(areas)
         availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)

@@ -17,8 +17,11 @@ import pytest
 from booking.main import SERVICE, create_app
 from booking.settings import BookingSettings
 from clinic_shared.auth import Role
+from clinic_shared.events import Envelope
+from clinic_shared.events.catalogue import LotAllocation, SuppliesReserved
 from clinic_shared.messaging import Broker
 from clinic_shared.runtime import topology_of
+from clinic_shared.testing.messaging import eventually
 from clinic_shared.testing.plugin import TestEnvironment
 
 WEEK = {
@@ -57,6 +60,7 @@ async def bookable_clinic(
     practitioners: int = 1,
     rooms: int = 1,
     devices: int = 1,
+    timezone: str = "Europe/Amsterdam",
 ) -> Bookable:
     admin = env.auth_header(Role.ADMIN)
 
@@ -71,7 +75,7 @@ async def bookable_clinic(
         {
             "name": f"Bookable {uuid.uuid4().hex[:8]}",
             "address": {"line1": "Herengracht 1", "city": "Amsterdam", "postal_code": "1015 BS", "country": "NL"},
-            "timezone": "Europe/Amsterdam",
+            "timezone": timezone,
             "phone": "+31 20 555 0100",
             "opening_hours": WEEK,
             "booking_policy": {"slot_grid_minutes": 15, "min_notice_minutes": 60, "horizon_days": 60},
@@ -112,7 +116,7 @@ async def bookable_clinic(
         clinic_id=clinic_id,
         treatment_id=treatment["id"],
         practitioner_ids=practitioner_ids,
-        zone=ZoneInfo("Europe/Amsterdam"),
+        zone=ZoneInfo(timezone),
         day=next_weekday(),
     )
 
@@ -162,3 +166,33 @@ async def inventory(test_env: TestEnvironment, service_databases: dict[str, str]
         await broker.connect()
         yield broker
         await broker.close()
+
+
+@pytest.fixture
+def confirm(booking: httpx.AsyncClient, inventory: Broker) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """Confirm a booked visit (the POST /appointments answer) as inventory would, and wait for it."""
+
+    async def confirmed(booked: dict[str, Any]) -> None:
+        appointment = booked["appointment"]
+        reserved = Envelope.wrap(
+            SuppliesReserved(
+                appointment_id=appointment["id"],
+                clinic_id=appointment["clinic_id"],
+                allocations=[
+                    LotAllocation(
+                        item_id=uuid.uuid4(), lot_number="L-1", expires_on=date(2030, 1, 1), quantity=1, unit="each"
+                    )
+                ],
+            ),
+            producer="inventory",
+        )
+        await inventory.publish_event(reserved.to_json_dict(), routing_key=reserved.routing_key)
+        link = {"Authorization": f"Bearer {booked['manage_token']}"}
+
+        async def done() -> bool:
+            read = await booking.get(f"/appointments/{appointment['id']}", headers=link)
+            return bool(read.json()["status"] == "confirmed")
+
+        await eventually(done, what="the visit to be confirmed")
+
+    return confirmed

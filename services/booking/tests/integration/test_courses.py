@@ -62,7 +62,7 @@ async def test_a_course_offers_and_books_the_next_session_only_inside_its_window
 
 
 async def test_moving_a_session_keeps_the_next_one_inside_its_window(
-    booking: httpx.AsyncClient, new_bookable: NewBookable
+    booking: httpx.AsyncClient, new_bookable: NewBookable, confirm: Callable[[dict[str, Any]], Awaitable[None]]
 ) -> None:
     place = await new_bookable()
     course = await _course(booking, place)
@@ -70,6 +70,7 @@ async def test_moving_a_session_keeps_the_next_one_inside_its_window(
     await booking.post(
         f"/courses/{course_id}/sessions", json={"starts_at": weeks_later(course["first"], 4)}, headers=course["link"]
     )
+    await confirm(course)
 
     # Session 2 is 4 weeks after session 1; moving session 1 a day later leaves less than 4 weeks.
     moved = await booking.post(

@@ -73,7 +73,10 @@ async def test_screening_answers_flag_a_booking_for_review_or_send_the_patient_t
     assert (unanswered.status_code, unanswered.json()["code"]) == (422, "screening_incomplete")
     assert (blocked.status_code, blocked.json()["code"]) == (422, "screening_requires_clinic_contact")
     assert flagged.status_code == 201, flagged.text
-    assert flagged.json()["appointment"]["screening_outcome"] == "review"
+    assert flagged.json()["appointment"]["screening_outcome"] is None, "patients and stored answers never see it"
+    staff = test_env.auth_header(Role.PRACTITIONER, clinics=[uuid.UUID(place.clinic_id)])
+    seen = await booking.get(f"/appointments/{flagged.json()['appointment']['id']}", headers=staff)
+    assert seen.json()["screening_outcome"] == "review"
 
 
 async def test_staff_of_the_clinic_read_health_details_and_every_read_is_recorded(
@@ -110,8 +113,8 @@ async def test_staff_of_the_clinic_read_health_details_and_every_read_is_recorde
 async def test_a_patient_erases_themselves_and_their_visit_stays_anonymised(
     booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
 ) -> None:
-    place = await new_bookable()
-    body = place.body(place.at(11))
+    place = await _with_screening(booking, test_env, new_bookable)
+    body = place.body(place.at(11), screening_answers={"active_skin_infection": False, "blood_thinners": True})
     body["patient"] |= HEALTH
     booked = (await booking.post("/appointments", json=body)).json()
     link = {"Authorization": f"Bearer {booked['manage_token']}"}
@@ -139,7 +142,7 @@ async def test_a_patient_erases_themselves_and_their_visit_stays_anonymised(
         id=str(patient_id),
     )
     answers = await _sql(test_env, "SELECT screening_answers FROM appointments WHERE patient_id = :id", id=patient_id)
-    assert [row.screening_answers for row in answers] == [None]
+    assert [row.screening_answers for row in answers] == [None], "the answers given at booking are gone"
 
 
 async def test_only_admins_among_staff_erase_patients(
