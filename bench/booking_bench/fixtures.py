@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+
 from booking_bench.slots import BookingGrid, GridClinic, Triple
 
 ZONE = ZoneInfo("Europe/Amsterdam")
