@@ -18,6 +18,8 @@ class BookingSettings(ServiceSettings):
     worker_http_port: int = 8101
     # A request inventory has not answered after this long is rejected and its time freed.
     supplies_timeout_s: int = Field(default=120, ge=5)
+    # A time offered to a waiting patient is held this long before it goes to the next one.
+    waitlist_offer_hold_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
     # Signs the links patients get to view, reschedule and cancel one appointment.
     manage_link_secret: SecretStr
 

@@ -34,7 +34,7 @@ LIFECYCLE_COLUMNS = frozenset(
     {
         "practitioner_id", "room_id", "device_id", "status", "starts_at", "procedure_starts_at",
         "procedure_ends_at", "ends_at", "rejection_reason", "cancelled_by", "cancel_reason_code",
-        "checked_in_at", "completed_at", "needle_depths_mm", "lots_used",
+        "checked_in_at", "completed_at", "needle_depths_mm", "lots_used", "requested_at",
     }
 )  # fmt: skip
 
@@ -64,13 +64,14 @@ class AppointmentRepository:
         row = (await self._session.execute(query)).first()
         if row is None:
             raise AppointmentNotFound("no such appointment", field="appointment_id")
-        return _appointment(row._mapping)
+        return appointment_from_row(row._mapping)
 
-    async def decide(self, appointment: Appointment, *, expected: Status) -> bool:
+    async def decide(self, appointment: Appointment, *, expected: Status, also: Collection[str] = ()) -> bool:
         """Store a change only if nobody changed the status meanwhile (a conditional update). A moved
         visit is held at its new time and freed at the old in this one statement; the exclusion
-        constraints check the new periods against every other visit."""
-        values = {k: v for k, v in _row(appointment).items() if k in LIFECYCLE_COLUMNS}
+        constraints check the new periods against every other visit. `also` names columns beyond the
+        lifecycle's that this change sets (an accepted offer's screening)."""
+        values = {k: v for k, v in _row(appointment).items() if k in LIFECYCLE_COLUMNS or k in also}
         try:
             async with self._session.begin_nested():
                 result = await self._session.execute(
@@ -104,7 +105,7 @@ class AppointmentRepository:
         rows = await self._session.execute(
             query.order_by(appointments.c.starts_at, appointments.c.id).offset(offset).limit(limit)
         )
-        return [_appointment(row._mapping) for row in rows]
+        return [appointment_from_row(row._mapping) for row in rows]
 
     async def add_course(self, course: Course) -> None:
         await self._session.execute(
@@ -138,7 +139,7 @@ class AppointmentRepository:
             .where(appointments.c.course_id == course_id, appointments.c.status.in_(HOLDING))
             .order_by(appointments.c.session_number)
         )
-        return [_appointment(row._mapping) for row in rows]
+        return [appointment_from_row(row._mapping) for row in rows]
 
     async def claim_unanswered(self, *, requested_before: datetime, limit: int = 100) -> list[Appointment]:
         """Requested visits still waiting for supplies, locked so only one worker times each out."""
@@ -149,7 +150,7 @@ class AppointmentRepository:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [_appointment(row._mapping) for row in rows]
+        return [appointment_from_row(row._mapping) for row in rows]
 
 
 def _slot_taken(error: IntegrityError, appointment: Appointment) -> Exception:
@@ -193,10 +194,12 @@ def _row(appointment: Appointment) -> dict[str, Any]:
         "screening_answers": dict(appointment.screening_answers) if appointment.screening_answers else None,
         "course_id": appointment.course_id,
         "session_number": appointment.session_number,
+        "waitlist_entry_id": appointment.waitlist_entry_id,
+        "offer_expires_at": appointment.offer_expires_at,
     }
 
 
-def _appointment(row: Any) -> Appointment:
+def appointment_from_row(row: Any) -> Appointment:
     return Appointment(
         id=row["id"],
         clinic_id=row["clinic_id"],
@@ -222,6 +225,8 @@ def _appointment(row: Any) -> Appointment:
         course_id=row["course_id"],
         session_number=row["session_number"],
         screening_answers=row["screening_answers"],
+        waitlist_entry_id=row["waitlist_entry_id"],
+        offer_expires_at=row["offer_expires_at"],
         lots_used=tuple(
             LotUsed(item_id=UUID(lot["item_id"]), lot_number=lot["lot_number"]) for lot in row["lots_used"]
         ),

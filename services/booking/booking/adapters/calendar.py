@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking.adapters.clinics import clinic_of, hours_from_json
 from booking.adapters.setup import treatment_of
 from booking.availability import DateRange, Period, PractitionerCalendar, ResourceCalendar, Resources
+from booking.domain.appointments import HOLDING
 from booking.domain.clinics import Clinic, ClinicNotFound
 from booking.domain.treatments import Treatment, TreatmentNotFound
 
@@ -23,7 +24,7 @@ _CALENDAR = text(
     """
     WITH holding AS (
         SELECT * FROM appointments
-        WHERE status IN ('requested', 'confirmed', 'checked_in', 'completed')
+        WHERE status = ANY(CAST(:holding AS text[]))
           AND ends_at > :window_start AND starts_at < :window_end
           AND id IS DISTINCT FROM CAST(:ignoring AS uuid)
     )
@@ -91,6 +92,7 @@ async def load_calendar(
                 "window_end": window_end,
                 "kind": "microneedling",
                 "ignoring": ignoring,
+                "holding": list(HOLDING),
             },
         )
     ).one()

@@ -191,6 +191,35 @@ appointments = Table(
     Column("screening_answers", JSONB),
     Column("course_id", Uuid, ForeignKey("courses.id"), index=True),
     Column("session_number", Integer),
+    Column("waitlist_entry_id", Uuid, ForeignKey("waitlist_entries.id")),
+    Column("offer_expires_at", DateTime(timezone=True)),
+)
+
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False),
+    Column("patient_id", Uuid, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("treatment_id", Uuid, ForeignKey("treatments.id"), nullable=False),
+    Column("areas", ARRAY(Text), nullable=False),
+    Column("practitioner_id", Uuid, ForeignKey("practitioners.id")),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    Column("offers_made", Integer, nullable=False),
+)
+
+# Written by a trigger whenever a holding visit stops holding or moves (migration 0006).
+freed_times = Table(
+    "freed_times",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("clinic_id", Uuid, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("freed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 courses = Table(

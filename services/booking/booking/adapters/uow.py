@@ -8,6 +8,7 @@ from booking.adapters.appointments import AppointmentRepository
 from booking.adapters.clinics import ClinicRepository
 from booking.adapters.patients import PatientRepository
 from booking.adapters.setup import PractitionerRepository, SetupRepository
+from booking.adapters.waitlist import WaitlistRepository
 from clinic_shared.idempotency import IdempotencyStore
 from clinic_shared.uow import SqlUnitOfWork
 
@@ -18,6 +19,7 @@ class BookingUnitOfWork(SqlUnitOfWork):
     practitioners: PractitionerRepository
     appointments: AppointmentRepository
     patients: PatientRepository
+    waitlist: WaitlistRepository
     idempotency: IdempotencyStore
 
     def open_repositories(self, session: AsyncSession) -> None:
@@ -26,4 +28,5 @@ class BookingUnitOfWork(SqlUnitOfWork):
         self.practitioners = PractitionerRepository(session)
         self.appointments = AppointmentRepository(session)
         self.patients = PatientRepository(session)
+        self.waitlist = WaitlistRepository(session)
         self.idempotency = IdempotencyStore(session)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from booking import availability
 from booking.adapters.appointments import CourseChangedConcurrently, SlotTakenBy
-from booking.api import clinics, courses, lifecycle, practitioners, schedules, setup, visits
+from booking.api import clinics, courses, lifecycle, practitioners, schedules, setup, visits, waitlist
 from booking.api import patients as patient_routes
 from booking.domain import appointments, patients, resources, screening, staff, treatments
 from booking.domain import clinics as clinic_rules
 from booking.domain import courses as course_rules
+from booking.domain import waitlist as waitlist_rules
 from booking.service.schedules import InvalidPeriod
 from booking.service.visits import InvalidSearch
 from clinic_shared.errors import DomainError
@@ -56,6 +57,12 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     availability.StartNotAware: 422,
     InvalidSearch: 422,
     InvalidPeriod: 422,
+    waitlist_rules.WaitlistEntryNotFound: 404,
+    waitlist_rules.InvalidWaitlistEntry: 422,
+    waitlist_rules.TimesAvailable: 409,
+    waitlist_rules.NoOpenOffer: 409,
+    waitlist_rules.WaitlistEntryClosed: 409,
+    appointments.OfferLapsed: 409,
 }
 
 ROUTERS = (
@@ -67,4 +74,5 @@ ROUTERS = (
     schedules.router,
     patient_routes.router,
     courses.router,
+    waitlist.router,
 )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 import jwt
@@ -15,7 +15,7 @@ from pydantic import AfterValidator, AwareDatetime
 from booking import manage_links
 from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Actor, Appointment
-from booking.manage_links import ManageGrant
+from booking.manage_links import ManageGrant, WaitlistGrant
 from booking.settings import BookingSettings
 from clinic_shared.auth import STAFF_ROLES, Forbidden, NotAuthenticated, Principal, Role, TokenVerifier, require_roles
 from clinic_shared.web import RequestModel
@@ -40,26 +40,44 @@ PractitionerId = Annotated[UUID, Path(description="the practitioner's id")]
 
 
 _BEARER = HTTPBearer(auto_error=False)
+Grant = TypeVar("Grant", ManageGrant, WaitlistGrant)
 
 
-async def _caller(
-    request: Request, settings: Settings, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
-) -> ManageGrant | Principal:
-    """The patient's manage link (HS256, booking's own) or a staff token from the identity provider."""
+async def _patient_link_or_staff(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    verify_link: Callable[[str, str], Grant],
+    what: str,
+) -> Grant | Principal:
+    """The patient's link (HS256, signed by booking) or a staff token from the identity provider."""
     if credentials is None:
-        raise NotAuthenticated("a manage link token or a staff token is required")
+        raise NotAuthenticated(f"a {what} token or a staff token is required")
     token = credentials.credentials
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
     except jwt.PyJWTError as error:
         raise NotAuthenticated("the token is not a JWT") from error
     if algorithm == "HS256":
-        return manage_links.verify(settings.manage_link_secret.get_secret_value(), token)
+        configured: BookingSettings = request.app.state.settings
+        return verify_link(configured.manage_link_secret.get_secret_value(), token)
     verifier: TokenVerifier = request.app.state.verifier
     return await verifier.verify(token)
 
 
+async def _caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> ManageGrant | Principal:
+    return await _patient_link_or_staff(request, credentials, manage_links.verify, "manage link")
+
+
+async def _waitlist_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> WaitlistGrant | Principal:
+    return await _patient_link_or_staff(request, credentials, manage_links.verify_waitlist, "waitlist link")
+
+
 Caller = Annotated[ManageGrant | Principal, Depends(_caller)]
+WaitlistCaller = Annotated[WaitlistGrant | Principal, Depends(_waitlist_caller)]
 
 
 def actor_for(caller: ManageGrant | Principal, appointment: Appointment, *, staff: Collection[Role]) -> Actor:

@@ -13,9 +13,21 @@ from booking.domain.areas import Area
 from booking.domain.screening import Outcome
 from clinic_shared.errors import Conflict, InvalidInput, NotFound
 
-Status = Literal["requested", "confirmed", "rejected", "cancelled", "checked_in", "completed", "no_show"]
-# Statuses that hold practitioner, room and device time (the exclusion constraints' WHERE clause).
-HOLDING: tuple[Status, ...] = ("requested", "confirmed", "checked_in", "completed")
+Status = Literal[
+    "offered",
+    "offer_expired",
+    "offer_declined",
+    "requested",
+    "confirmed",
+    "rejected",
+    "cancelled",
+    "checked_in",
+    "completed",
+    "no_show",
+]
+# Statuses that hold practitioner, room and device time (the exclusion constraints' WHERE clause):
+# an offer to a waiting patient holds its time like a booked visit until it is taken up or lapses.
+HOLDING: tuple[Status, ...] = ("offered", "requested", "confirmed", "checked_in", "completed")
 RejectionReason = Literal["supplies_unavailable", "supplies_timeout"]
 Actor = Literal["patient", "staff", "system"]
 # What can still change: a visit that is over (or never happened) is history.
@@ -52,6 +64,12 @@ class LotUsed:
     lot_number: str
 
 
+class OfferLapsed(Conflict):
+    """The time offered from the waitlist was held only until the offer's expiry."""
+
+    code = "offer_lapsed"
+
+
 class SlotTaken(Conflict):
     """Someone else holds the practitioner, room or device for (part of) this time."""
 
@@ -85,6 +103,9 @@ class Appointment:
     screening_answers: Mapping[str, bool] | None = None
     course_id: UUID | None = None
     session_number: int | None = None
+    # Set on a time offered from the waitlist: whose entry it answers, and until when it is held.
+    waitlist_entry_id: UUID | None = None
+    offer_expires_at: datetime | None = None
 
     @classmethod
     def request(
@@ -123,6 +144,49 @@ class Appointment:
             requested_at=now,
         )
 
+    @classmethod
+    def offer(
+        cls,
+        *,
+        clinic_id: UUID,
+        patient_id: UUID,
+        treatment_id: UUID,
+        areas: tuple[Area, ...],
+        allocation: Allocation,
+        starts_at: datetime,
+        phases: Phases,
+        now: datetime,
+        waitlist_entry_id: UUID,
+        hold_for: timedelta,
+    ) -> Self:
+        """A freed time held for a waiting patient until `now + hold_for`; nothing is booked yet."""
+        offered = cls.request(
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            treatment_id=treatment_id,
+            areas=areas,
+            allocation=allocation,
+            starts_at=starts_at,
+            phases=phases,
+            now=now,
+        )
+        return replace(offered, status="offered", waitlist_entry_id=waitlist_entry_id, offer_expires_at=now + hold_for)
+
+    def accepted(self, *, now: datetime) -> Self:
+        """The patient takes the offered time: from here on it is a booking request like any other."""
+        self._ensure(("offered",), "accepted")
+        if self.offer_expires_at is not None and now >= self.offer_expires_at:
+            raise OfferLapsed("this offer has lapsed and the time was freed", field="offer")
+        return replace(self, status="requested", requested_at=now)
+
+    def declined(self) -> Self:
+        self._ensure(("offered",), "declined")
+        return replace(self, status="offer_declined")
+
+    def lapsed(self) -> Self:
+        self._ensure(("offered",), "left to lapse")
+        return replace(self, status="offer_expired")
+
     @property
     def awaiting_supplies(self) -> bool:
         return self.status == "requested"
@@ -137,7 +201,9 @@ class Appointment:
 
     def _ensure(self, allowed: tuple[Status, ...], action: str) -> None:
         if self.status not in allowed:
-            raise IllegalTransition(f"a {self.status.replace('_', ' ')} visit cannot be {action}", field="status")
+            raise IllegalTransition(
+                f"this visit is {self.status.replace('_', ' ')}, so it cannot be {action}", field="status"
+            )
 
     def _ensure_patient_in_time(self, *, by: Actor, now: datetime, cutoff: timedelta) -> None:
         if by == "patient" and now > self.starts_at - cutoff:

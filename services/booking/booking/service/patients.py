@@ -7,6 +7,7 @@ from uuid import UUID
 
 from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.patients import Patient
+from booking.service.waitlist import leave_all
 from clinic_shared.auth import Forbidden, Principal
 from clinic_shared.events import catalogue
 
@@ -34,6 +35,7 @@ async def erase_patient(uow: BookingUnitOfWork, *, patient_id: UUID, now: dateti
         await uow.patients.save(erased)
         await uow.patients.forget_screening_answers(patient_id)
         await uow.patients.forget_announced_contact(patient_id)
+        await leave_all(uow, patient_id=patient_id)
         uow.outbox.add(catalogue.PatientErased(patient_id=patient_id, erased_at=now))
         await uow.commit()
     return erased

@@ -12,7 +12,7 @@ from booking.domain.clinics import Clinic
 from clinic_shared.errors import InvalidInput
 
 # A day's schedule shows what happens in the rooms: visits that were cancelled or rejected do not.
-ON_THE_SCHEDULE: tuple[Status, ...] = ("requested", "confirmed", "checked_in", "completed", "no_show")
+ON_THE_SCHEDULE: tuple[Status, ...] = ("offered", "requested", "confirmed", "checked_in", "completed", "no_show")
 MAX_LIST_DAYS = 93
 
 
