@@ -80,8 +80,7 @@ class Envelope(BaseModel, Generic[P]):
     ) -> Envelope[P]:
         """Wrap a payload, carrying the correlation and trace of the request or message being handled."""
         # Parametrised with the payload's own class, so serialising keeps the subclass's fields.
-        typed = cast("type[Envelope[P]]", Envelope[type(payload)])  # type: ignore[misc]
-        return typed(
+        return envelope_class(type(payload))(
             message_id=uuid4(),
             type=payload.event_type,
             version=payload.version,
@@ -95,3 +94,18 @@ class Envelope(BaseModel, Generic[P]):
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def envelope_class(event_type: type[P]) -> type[Envelope[P]]:
+    """`Envelope[event_type]`, built once per event type.
+
+    pydantic holds parametrised classes only weakly, so after a garbage collection `Envelope[...]`
+    built the model class anew (about 1.5 ms, on most publishes and consumes).
+    """
+    typed = _PARAMETRISED.get(event_type)
+    if typed is None:
+        typed = _PARAMETRISED.setdefault(event_type, Envelope[event_type])  # type: ignore[valid-type]
+    return cast("type[Envelope[P]]", typed)
+
+
+_PARAMETRISED: dict[type[Event], type[Envelope[Any]]] = {}

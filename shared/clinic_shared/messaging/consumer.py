@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinic_shared import context
-from clinic_shared.events.envelope import Envelope, Event
+from clinic_shared.events.envelope import Envelope, Event, envelope_class
 from clinic_shared.logging import get_logger
 from clinic_shared.messaging.broker import Broker, copy_of
 from clinic_shared.messaging.topology import QueueNames
@@ -163,7 +163,7 @@ class ConsumerRunner:
             raise InvalidMessage(f"no handler for {routing_key}")
         event_type, _ = found
         try:
-            envelope = Envelope[event_type].model_validate(raw)  # type: ignore[valid-type]
+            envelope = envelope_class(event_type).model_validate(raw)
         except ValidationError as error:
             fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
             raise InvalidMessage(f"invalid {routing_key}: {fields}") from error
