@@ -15,10 +15,12 @@ from booking.domain.screening import ScreeningQuestion
 from booking.manage_links import ManageGrant
 from booking.service import patients as service
 from booking.service import setup
-from clinic_shared.auth import Forbidden, Role
+from clinic_shared.auth import Forbidden, Principal, Role, require_roles
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(tags=["patients"], responses=ERROR_RESPONSES)
+# Who reads screening answers: those who decide whether the treatment goes ahead.
+Treaters = Annotated[Principal, require_roles(Role.PRACTITIONER, Role.CLINIC_MANAGER, Role.ADMIN)]
 PatientId = Annotated[UUID, Path(description="the patient's id")]
 
 
@@ -106,6 +108,48 @@ async def get_patient(patient_id: PatientId, uow: UnitOfWork, principal: Staff) 
     """Contact and health details, for staff of a clinic the patient booked with. Every read is
     recorded (who, when)."""
     return PatientOut.of(await service.read_patient(uow, patient_id=patient_id, reader=principal))
+
+
+class AnswerOut(BaseModel):
+    key: str
+    question: str | None = Field(description="the question's current text; null if the clinic removed it since")
+    answer: bool
+    flagged: bool = Field(description="this answer asked for a practitioner's review")
+
+
+class ScreeningOut(BaseModel):
+    appointment_id: UUID
+    patient_id: UUID
+    outcome: Literal["clear", "review"]
+    answers: list[AnswerOut] = Field(description="empty once the patient is erased")
+
+
+@router.get(
+    "/appointments/{appointment_id}/screening",
+    summary="A visit's screening answers",
+    tags=["visits"],
+    responses={404: error_response("Unknown appointment"), 403: error_response("Not a visit of your clinics")},
+)
+async def get_screening(appointment_id: UUID, uow: UnitOfWork, principal: Treaters) -> ScreeningOut:
+    """What the patient answered when booking, for practitioners, managers and admins of the visit's
+    clinic: why a booking was flagged for review. Every read is recorded, as for health details."""
+    record = await service.read_screening(uow, appointment_id=appointment_id, reader=principal)
+    visit = record.appointment
+    asked = {q.key: q for q in record.questions}
+    answers = []
+    for key, answer in (visit.screening_answers or {}).items():
+        question = asked.get(key)
+        answers.append(
+            AnswerOut(
+                key=key,
+                question=question.text if question else None,
+                answer=answer,
+                flagged=question is not None and answer == question.flags_when,
+            )
+        )
+    return ScreeningOut(
+        appointment_id=visit.id, patient_id=visit.patient_id, outcome=visit.screening_outcome, answers=answers
+    )
 
 
 class ErasedOut(BaseModel):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from booking.adapters.uow import BookingUnitOfWork
+from booking.domain.appointments import Appointment
 from booking.domain.patients import Patient
+from booking.domain.screening import ScreeningQuestion
 from booking.service.waitlist import leave_all
 from clinic_shared.auth import Forbidden, Principal
 from clinic_shared.events import catalogue
@@ -23,6 +26,24 @@ async def read_patient(uow: BookingUnitOfWork, *, patient_id: UUID, reader: Prin
         await uow.patients.record_health_read(patient_id, read_by=reader.subject, role=reader.role.value)
         await uow.commit()
     return patient
+
+
+@dataclass(frozen=True)
+class ScreeningRecord:
+    appointment: Appointment
+    questions: tuple[ScreeningQuestion, ...]
+
+
+async def read_screening(uow: BookingUnitOfWork, *, appointment_id: UUID, reader: Principal) -> ScreeningRecord:
+    """A visit's screening answers, for staff of its clinic (a practitioner reviewing a flagged
+    booking); recorded as a read of the patient's health data, in the same transaction."""
+    async with uow:
+        appointment = await uow.appointments.get(appointment_id)
+        reader.ensure_clinic(appointment.clinic_id)
+        questions = await uow.setup.screening(appointment.clinic_id)
+        await uow.patients.record_health_read(appointment.patient_id, read_by=reader.subject, role=reader.role.value)
+        await uow.commit()
+    return ScreeningRecord(appointment=appointment, questions=questions)
 
 
 async def erase_patient(uow: BookingUnitOfWork, *, patient_id: UUID, now: datetime) -> Patient:

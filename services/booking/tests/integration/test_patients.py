@@ -79,6 +79,40 @@ async def test_screening_answers_flag_a_booking_for_review_or_send_the_patient_t
     assert seen.json()["screening_outcome"] == "review"
 
 
+async def test_practitioners_of_the_clinic_read_why_a_booking_was_flagged_and_the_read_is_recorded(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await _with_screening(booking, test_env, new_bookable)
+    flagged = await booking.post(
+        "/appointments",
+        json=place.body(place.at(9), screening_answers={"active_skin_infection": False, "blood_thinners": True}),
+    )
+    appointment = flagged.json()["appointment"]
+    practitioner = test_env.auth_header(Role.PRACTITIONER, clinics=[uuid.UUID(place.clinic_id)])
+
+    read = await booking.get(f"/appointments/{appointment['id']}/screening", headers=practitioner)
+
+    assert read.status_code == 200, read.text
+    assert read.json()["outcome"] == "review"
+    assert sorted((a["key"], a["answer"], a["flagged"]) for a in read.json()["answers"]) == [
+        ("active_skin_infection", False, False),
+        ("blood_thinners", True, True),
+    ]
+    assert {a["question"] for a in read.json()["answers"]} == {q["text"] for q in QUESTIONS}
+    patient_id = await _patient_of(test_env, flagged.json())
+    reads = await _sql(test_env, "SELECT role FROM health_data_reads WHERE patient_id = :id", id=patient_id)
+    assert [r.role for r in reads] == ["practitioner"]
+
+    desk = test_env.auth_header(Role.FRONT_DESK, clinics=[uuid.UUID(place.clinic_id)])
+    other_clinic = test_env.auth_header(Role.PRACTITIONER, clinics=[uuid.uuid4()])
+    link = {"Authorization": f"Bearer {flagged.json()['manage_token']}"}
+    assert (await booking.get(f"/appointments/{appointment['id']}/screening", headers=desk)).status_code == 403
+    assert (await booking.get(f"/appointments/{appointment['id']}/screening", headers=other_clinic)).status_code == 403
+    assert (await booking.get(f"/appointments/{appointment['id']}/screening", headers=link)).status_code == 401
+    reads = await _sql(test_env, "SELECT role FROM health_data_reads WHERE patient_id = :id", id=patient_id)
+    assert len(reads) == 1, "refused reads are not reads"
+
+
 async def test_staff_of_the_clinic_read_health_details_and_every_read_is_recorded(
     booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
 ) -> None:
