@@ -49,13 +49,17 @@ class CourseOut(BaseModel):
     treatment_id: UUID
     sessions_planned: int
     sessions: list[AppointmentOut]
-    next_session_earliest: datetime | None = Field(description="the window for booking the next session (UTC)")
-    next_session_latest: datetime | None
+    next_session_earliest: datetime | None = Field(
+        description="the window for the next session: from the start of its first local day (UTC)"
+    )
+    next_session_latest: datetime | None = Field(description="to the end of its last local day (exclusive, UTC)")
 
 
 @router.get("", summary="A course and its sessions", responses=UNKNOWN)
 async def get_course(course_id: CourseId, uow: UnitOfWork, caller: Caller) -> CourseOut:
-    view = await service.view_course(uow, course_id=course_id, authorize=partial(course_actor, caller, staff=STAFF))
+    view = await service.view_course(
+        uow, course_id=course_id, authorize=partial(course_actor, caller, staff=STAFF), now=datetime.now(UTC)
+    )
     earliest, latest = view.next_window or (None, None)
     return CourseOut(
         id=view.course.id,
@@ -63,8 +67,8 @@ async def get_course(course_id: CourseId, uow: UnitOfWork, caller: Caller) -> Co
         treatment_id=view.course.treatment_id,
         sessions_planned=view.course.sessions_planned,
         sessions=[AppointmentOut.of(s) for s in view.sessions],
-        next_session_earliest=earliest,
-        next_session_latest=latest,
+        next_session_earliest=earliest.astimezone(UTC) if earliest else None,
+        next_session_latest=latest.astimezone(UTC) if latest else None,
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Self
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from booking.domain.areas import Area
 from clinic_shared.errors import Conflict, InvalidInput, NotFound
@@ -32,20 +33,32 @@ class CourseFullyBooked(Conflict):
 
 @dataclass(frozen=True)
 class CourseWindow:
-    """Between `min_weeks` and `max_weeks` after the previous session's start (inclusive)."""
+    """On the clinic's local days from `min_weeks` to `max_weeks` after the previous session's day
+    (both included): a patient who came at 10:00 can come back at 10:00 four weeks later, whether or
+    not the clocks changed in between."""
 
     min_weeks: int
     max_weeks: int
+    zone: ZoneInfo
+
+    def days_after(self, previous_start: datetime) -> tuple[date, date]:
+        day = previous_start.astimezone(self.zone).date()
+        return day + timedelta(weeks=self.min_weeks), day + timedelta(weeks=self.max_weeks)
 
     def after(self, previous_start: datetime) -> tuple[datetime, datetime]:
-        return previous_start + timedelta(weeks=self.min_weeks), previous_start + timedelta(weeks=self.max_weeks)
+        """The window as instants: the first day's start, and the end of the last day (exclusive)."""
+        first, last = self.days_after(previous_start)
+        return (
+            datetime.combine(first, time(), self.zone),
+            datetime.combine(last + timedelta(days=1), time(), self.zone),
+        )
 
     def check(self, *, previous_start: datetime, starts_at: datetime, field: str = "starts_at") -> None:
-        earliest, latest = self.after(previous_start)
-        if not earliest <= starts_at <= latest:
+        first, last = self.days_after(previous_start)
+        if not first <= starts_at.astimezone(self.zone).date() <= last:
             raise OutsideCourseWindow(
                 f"a session of this course is {self.min_weeks} to {self.max_weeks} weeks after the previous one "
-                f"({earliest:%Y-%m-%d} to {latest:%Y-%m-%d})",
+                f"({first:%Y-%m-%d} to {last:%Y-%m-%d})",
                 field=field,
             )
 
@@ -81,17 +94,3 @@ class Course:
                 f"all {self.sessions_planned} sessions of this course are booked", field="course_id"
             )
         return number
-
-
-def check_neighbours(
-    window: CourseWindow,
-    *,
-    starts_at: datetime,
-    previous_start: datetime | None,
-    next_start: datetime | None,
-) -> None:
-    """Moving a session must keep it in the window after the previous one, and the next in its window."""
-    if previous_start is not None:
-        window.check(previous_start=previous_start, starts_at=starts_at)
-    if next_start is not None:
-        window.check(previous_start=starts_at, starts_at=next_start, field="starts_at")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from booking import availability
 from booking.adapters.uow import BookingUnitOfWork
@@ -13,6 +14,7 @@ from booking.domain.appointments import Actor, Appointment
 from booking.domain.clinics import Clinic
 from booking.domain.courses import Course, CourseWindow, OutsideCourseWindow
 from booking.service.visits import (
+    MAX_SEARCH_DAYS,
     calendar_for,
     clinic_calendar,
     days_around,
@@ -28,7 +30,9 @@ AuthorizeCourse = Callable[[Course, list[Appointment]], Actor]
 
 
 def window_of(clinic: Clinic) -> CourseWindow:
-    return CourseWindow(min_weeks=clinic.policy.course_min_weeks, max_weeks=clinic.policy.course_max_weeks)
+    return CourseWindow(
+        min_weeks=clinic.policy.course_min_weeks, max_weeks=clinic.policy.course_max_weeks, zone=clinic.zone
+    )
 
 
 @dataclass(frozen=True)
@@ -38,43 +42,55 @@ class CourseView:
     next_window: tuple[datetime, datetime] | None
 
 
-async def view_course(uow: BookingUnitOfWork, *, course_id: UUID, authorize: AuthorizeCourse) -> CourseView:
+async def view_course(
+    uow: BookingUnitOfWork, *, course_id: UUID, authorize: AuthorizeCourse, now: datetime
+) -> CourseView:
     async with uow:
         course = await uow.appointments.course(course_id)
         sessions = await uow.appointments.sessions(course_id)
         authorize(course, sessions)
         clinic = await uow.clinics.get(course.clinic_id)
-    booked_all = len(sessions) >= course.sessions_planned or not sessions
-    window = None if booked_all else window_of(clinic).after(sessions[-1].starts_at)
+    window = None
+    if len(sessions) < course.sessions_planned:
+        window = _next_window(window_of(clinic), sessions, now=now)
     return CourseView(course=course, sessions=sessions, next_window=window)
+
+
+def _next_window(window: CourseWindow, sessions: list[Appointment], *, now: datetime) -> tuple[datetime, datetime]:
+    """After the last session that still holds its time; with none left (all cancelled), the course
+    starts over: any time from today to the window's far end."""
+    if sessions:
+        return window.after(sessions[-1].starts_at)
+    today = datetime.combine(now.astimezone(window.zone).date(), time(), window.zone)
+    return today, today + timedelta(weeks=window.max_weeks)
 
 
 async def course_availability(
     uow: BookingUnitOfWork, *, course_id: UUID, authorize: AuthorizeCourse, now: datetime
 ) -> list[availability.Slot]:
-    """Free starts for the next session, limited to the course window."""
-    view = await view_course(uow, course_id=course_id, authorize=authorize)
+    """Free starts for the next session, limited to the course window (as far as one search reaches)."""
+    view = await view_course(uow, course_id=course_id, authorize=authorize, now=now)
     if view.next_window is None:
         return []
     earliest, latest = view.next_window
-    zone = (await _clinic(uow, view.course.clinic_id)).zone
-    first_day, last_day = earliest.astimezone(zone).date(), latest.astimezone(zone).date()
+    zone = earliest.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    today = now.astimezone(zone).date()
+    first_day = max(earliest.date(), today)
+    last_day = (latest - timedelta(microseconds=1)).astimezone(zone).date()
+    if last_day < first_day:
+        return []
     _, slots = await find_availability(
         uow,
         clinic_id=view.course.clinic_id,
         treatment_id=view.course.treatment_id,
         areas=view.course.areas,
-        first_day=max(first_day, now.astimezone(zone).date()),
-        last_day=max(last_day, now.astimezone(zone).date()),
+        first_day=first_day,
+        last_day=min(last_day, first_day + timedelta(days=MAX_SEARCH_DAYS - 1)),
         practitioner_id=None,
         now=now,
     )
-    return [slot for slot in slots if earliest <= slot.starts_at <= latest]
-
-
-async def _clinic(uow: BookingUnitOfWork, clinic_id: UUID) -> Clinic:
-    async with uow:
-        return await uow.clinics.get(clinic_id)
+    return [slot for slot in slots if earliest <= slot.starts_at < latest]
 
 
 async def book_next_session(

@@ -4,7 +4,7 @@ default), moving a session re-checks the next one, and a course's sessions are c
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -38,10 +38,12 @@ async def test_a_course_offers_and_books_the_next_session_only_inside_its_window
     overview = (await booking.get(f"/courses/{course_id}", headers=course["link"])).json()
     earliest = datetime.fromisoformat(overview["next_session_earliest"])
     latest = datetime.fromisoformat(overview["next_session_latest"])
-    assert latest - earliest == timedelta(weeks=2)
+    # Local days 4 to 6 weeks after the first session's day, both included.
+    assert earliest.astimezone(place.zone) == datetime.combine(place.day + timedelta(weeks=4), time(), place.zone)
+    assert latest.astimezone(place.zone) == datetime.combine(place.day + timedelta(weeks=6, days=1), time(), place.zone)
     offered = (await booking.get(f"/courses/{course_id}/availability", headers=course["link"])).json()
     assert offered, "free times inside the window"
-    assert all(earliest <= datetime.fromisoformat(slot["starts_at"]) <= latest for slot in offered)
+    assert all(earliest <= datetime.fromisoformat(slot["starts_at"]) < latest for slot in offered)
 
     too_soon = await booking.post(
         f"/courses/{course_id}/sessions", json={"starts_at": weeks_later(course["first"], 2)}, headers=course["link"]
@@ -78,7 +80,7 @@ async def test_moving_a_session_keeps_the_next_one_inside_its_window(
         json={"starts_at": weeks_later(course["first"], 0, hours=24)},
         headers=course["link"],
     )
-    earlier = await booking.post(
+    later_that_day = await booking.post(
         f"/appointments/{course['appointment']['id']}/reschedule",
         json={"starts_at": weeks_later(course["first"], 0, hours=2)},
         headers=course["link"],
@@ -86,7 +88,8 @@ async def test_moving_a_session_keeps_the_next_one_inside_its_window(
 
     assert (moved.status_code, moved.json()["code"]) == (422, "outside_course_window")
     assert "session 2" in moved.json()["message"]
-    assert earlier.status_code == 422, "two hours later still leaves session 2 under 4 weeks after it"
+    # The window counts the clinic's days: the same day two hours later keeps session 2 four weeks on.
+    assert later_that_day.status_code == 200, later_that_day.text
 
 
 async def test_a_course_belongs_to_its_patient(booking: httpx.AsyncClient, new_bookable: NewBookable) -> None:
@@ -98,3 +101,26 @@ async def test_a_course_belongs_to_its_patient(booking: httpx.AsyncClient, new_b
     assert (await booking.get(f"/courses/{mine['appointment']['course_id']}", headers=theirs)).status_code == 403
     refused = await booking.post("/appointments", json=place.body(place.at(11), course_sessions=1))
     assert refused.status_code == 422
+
+
+async def test_a_course_whose_sessions_were_all_cancelled_starts_over(
+    booking: httpx.AsyncClient, new_bookable: NewBookable
+) -> None:
+    place = await new_bookable()
+    course = await _course(booking, place)
+    course_id = course["appointment"]["course_id"]
+    cancelled = await booking.post(
+        f"/appointments/{course['appointment']['id']}/cancel", json={}, headers=course["link"]
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
+    overview = (await booking.get(f"/courses/{course_id}", headers=course["link"])).json()
+    offered = (await booking.get(f"/courses/{course_id}/availability", headers=course["link"])).json()
+    again = await booking.post(
+        f"/courses/{course_id}/sessions", json={"starts_at": course["first"]}, headers=course["link"]
+    )
+
+    assert datetime.fromisoformat(overview["next_session_earliest"]) <= datetime.now(UTC)
+    assert course["first"] in {datetime.fromisoformat(s["local_start"]).isoformat() for s in offered}
+    assert again.status_code == 201, again.text
+    assert again.json()["appointment"]["session_number"] == 1

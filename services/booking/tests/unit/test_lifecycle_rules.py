@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,6 +20,7 @@ from booking.domain.appointments import (
     OfferLapsed,
     TooLateToChange,
 )
+from booking.domain.courses import CourseWindow, OutsideCourseWindow
 from booking.domain.waitlist import InvalidWaitlistEntry, NoOpenOffer, WaitlistEntry, WaitlistEntryClosed
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -196,3 +198,20 @@ def _entry_between(first: date, last: date) -> WaitlistEntry:
         clinic_id=uuid.uuid4(), patient_id=uuid.uuid4(), treatment_id=uuid.uuid4(), areas=("face",),
         practitioner_id=None, first_day=first, last_day=last, today=date(2026, 11, 24), now=NOW,
     )  # fmt: skip
+
+
+def test_the_course_window_counts_the_clinics_days_across_a_clock_change() -> None:
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    window = CourseWindow(min_weeks=4, max_weeks=6, zone=amsterdam)
+    first = datetime(2026, 3, 10, 10, 0, tzinfo=amsterdam)  # CET; the clocks go forward on 29 March
+    same_time_four_weeks_on = datetime(2026, 4, 7, 10, 0, tzinfo=amsterdam)  # CEST: 27 days 23 hours later
+    window.check(previous_start=first, starts_at=same_time_four_weeks_on)
+    window.check(previous_start=first, starts_at=datetime(2026, 4, 21, 23, 30, tzinfo=amsterdam))
+    for outside in (datetime(2026, 4, 6, 23, 59, tzinfo=amsterdam), datetime(2026, 4, 22, 0, 0, tzinfo=amsterdam)):
+        with pytest.raises(OutsideCourseWindow):
+            window.check(previous_start=first, starts_at=outside)
+    earliest, latest = window.after(first)
+    assert (earliest, latest) == (
+        datetime(2026, 4, 7, tzinfo=amsterdam),
+        datetime(2026, 4, 22, tzinfo=amsterdam),
+    )
