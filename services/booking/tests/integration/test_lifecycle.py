@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -93,6 +94,58 @@ async def test_rescheduling_onto_a_taken_time_is_refused_and_keeps_the_old_time(
     assert refused.json()["code"] == "slot_taken"
     still = (await booking.get(f"/appointments/{visit['id']}", headers=visit["link"])).json()
     assert still["starts_at"] == visit["appointment"]["starts_at"]
+
+
+async def test_reschedules_and_bookings_racing_for_one_time_leave_exactly_one_hold(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker, test_env: TestEnvironment
+) -> None:
+    place = await new_bookable()  # one practitioner, room and device: 14:00 holds one visit
+    visits = [await _confirmed(booking, inventory, place, place.at(hour)) for hour in (9, 11)]
+    target = place.at(14)
+
+    moves = [
+        booking.post(f"/appointments/{v['id']}/reschedule", json={"starts_at": target}, headers=v["link"])
+        for v in visits
+        for _ in range(5)
+    ]
+    bookings = [booking.post("/appointments", json=place.body(target, areas=("face", "neck"))) for _ in range(10)]
+    answers = await asyncio.gather(*moves, *bookings)
+
+    won = [a for a in answers if a.status_code in (200, 201)]
+    assert all(a.status_code in (200, 201, 409) for a in answers), [a.text for a in answers]
+    # The same visit may be moved to 14:00 more than once (it is already there); nothing else may be.
+    assert len({a.json().get("id") or a.json()["appointment"]["id"] for a in won}) == 1, [a.text for a in won]
+    engine = create_async_engine(test_env.database_url("booking"))
+    try:
+        async with engine.connect() as connection:
+            holds = (
+                await connection.execute(
+                    text(
+                        "SELECT a.id, b.id FROM appointments a JOIN appointments b ON a.id < b.id"
+                        " AND a.clinic_id = b.clinic_id AND a.clinic_id = :clinic"
+                        " AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)"
+                        " WHERE a.status IN ('requested', 'confirmed') AND b.status IN ('requested', 'confirmed')"
+                    ),
+                    {"clinic": place.clinic_id},
+                )
+            ).all()
+            at_target = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM appointments WHERE clinic_id = :clinic AND starts_at = :at"
+                    " AND status IN ('requested', 'confirmed')"
+                ),
+                {"clinic": place.clinic_id, "at": datetime.fromisoformat(target)},
+            )
+    finally:
+        await engine.dispose()
+    assert holds == [], "no two visits hold the one room at once"
+    assert at_target == 1
+    for visit in visits:  # the loser kept its old time; the winner freed its own
+        now_at = (await booking.get(f"/appointments/{visit['id']}", headers=visit["link"])).json()["starts_at"]
+        assert now_at in (
+            visit["appointment"]["starts_at"],
+            datetime.fromisoformat(target).astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        )
 
 
 async def test_a_patient_cancels_then_cannot_complete_or_cancel_again(
