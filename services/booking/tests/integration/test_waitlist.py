@@ -19,6 +19,8 @@ from booking.service import waitlist
 from booking.settings import BookingSettings
 from clinic_shared.auth import Role
 from clinic_shared.db import create_session_factory
+from clinic_shared.messaging import Broker
+from clinic_shared.testing.messaging import eventually
 from clinic_shared.testing.plugin import TestEnvironment
 
 pytestmark = pytest.mark.integration
@@ -351,3 +353,18 @@ async def test_links_are_scoped_and_bad_requests_refused(
             assert field in str(response.json()["field"]), response.text
     unknown_clinic = await booking.post(f"/clinics/{uuid.uuid4()}/waitlist", json=_join_body(place))
     assert unknown_clinic.status_code == 404
+
+
+async def test_the_worker_makes_offers_on_its_own(
+    booking: httpx.AsyncClient, test_env: TestEnvironment, new_bookable: NewBookable, inventory: Broker
+) -> None:
+    """The job is wired into the worker (the `inventory` fixture runs booking's worker)."""
+    del inventory
+    place, booked = await _full_day(booking, new_bookable)
+    joined = await _join(booking, place)
+    await _cancel(booking, test_env, booked[4])
+
+    async def offered() -> bool:
+        return (await _entry(booking, joined))["status"] == "offered"
+
+    await eventually(offered, what="the worker to offer the freed time")
