@@ -37,55 +37,62 @@ class WaitlistGrant:
     patient_id: UUID
 
 
-def issue(secret: str, *, appointment_id: UUID, patient_id: UUID, visit_ends_at: datetime) -> str:
+def _sign(secret: str, *, audience: str, patient_id: UUID, scope: tuple[str, UUID], expires: datetime) -> str:
+    claim, value = scope
     claims = {
         "iss": ISSUER,
-        "aud": AUDIENCE,
+        "aud": audience,
         "sub": str(patient_id),
-        "appointment": str(appointment_id),
+        claim: str(value),
         "iat": datetime.now(UTC),
-        "exp": visit_ends_at + VALID_AFTER_VISIT,
+        "exp": expires,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def _verified(secret: str, token: str, *, audience: str, claim: str, what: str) -> tuple[UUID, UUID]:
+    """(the scoped id, the patient id) of a valid link of this kind; NotAuthenticated otherwise."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=audience,
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", claim]},
+        )
+        return UUID(claims[claim]), UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError) as error:
+        raise NotAuthenticated(f"invalid {what}: {type(error).__name__}") from error
+
+
+def issue(secret: str, *, appointment_id: UUID, patient_id: UUID, visit_ends_at: datetime) -> str:
+    return _sign(
+        secret,
+        audience=AUDIENCE,
+        patient_id=patient_id,
+        scope=("appointment", appointment_id),
+        expires=visit_ends_at + VALID_AFTER_VISIT,
+    )
 
 
 def verify(secret: str, token: str) -> ManageGrant:
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=["HS256"],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "sub", "appointment"]},
-        )
-        return ManageGrant(appointment_id=UUID(claims["appointment"]), patient_id=UUID(claims["sub"]))
-    except (jwt.PyJWTError, ValueError) as error:
-        raise NotAuthenticated(f"invalid manage link: {type(error).__name__}") from error
+    appointment_id, patient_id = _verified(secret, token, audience=AUDIENCE, claim="appointment", what="manage link")
+    return ManageGrant(appointment_id=appointment_id, patient_id=patient_id)
 
 
 def issue_waitlist(secret: str, *, entry_id: UUID, patient_id: UUID, last_day: date) -> str:
-    claims = {
-        "iss": ISSUER,
-        "aud": WAITLIST_AUDIENCE,
-        "sub": str(patient_id),
-        "waitlist_entry": str(entry_id),
-        "iat": datetime.now(UTC),
-        "exp": datetime.combine(last_day, time(), UTC) + VALID_AFTER_WAIT,
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return _sign(
+        secret,
+        audience=WAITLIST_AUDIENCE,
+        patient_id=patient_id,
+        scope=("waitlist_entry", entry_id),
+        expires=datetime.combine(last_day, time(), UTC) + VALID_AFTER_WAIT,
+    )
 
 
 def verify_waitlist(secret: str, token: str) -> WaitlistGrant:
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=["HS256"],
-            audience=WAITLIST_AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "sub", "waitlist_entry"]},
-        )
-        return WaitlistGrant(entry_id=UUID(claims["waitlist_entry"]), patient_id=UUID(claims["sub"]))
-    except (jwt.PyJWTError, ValueError) as error:
-        raise NotAuthenticated(f"invalid waitlist link: {type(error).__name__}") from error
+    entry_id, patient_id = _verified(
+        secret, token, audience=WAITLIST_AUDIENCE, claim="waitlist_entry", what="waitlist link"
+    )
+    return WaitlistGrant(entry_id=entry_id, patient_id=patient_id)

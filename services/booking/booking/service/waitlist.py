@@ -157,9 +157,7 @@ async def accept_offer(
     """The offered time becomes a booking request like any other: screened now, then confirmed or
     rejected once inventory answers for the supplies."""
     async with uow:
-        entry = await uow.waitlist.get(entry_id, for_update=True)
-        authorize(entry)
-        offer = await uow.waitlist.open_offer(entry.id, for_update=True)
+        entry, offer = await _entry_with_offer(uow, entry_id, authorize)
         if offer is None:
             raise NoOpenOffer("there is no open offer for this entry", field="status")
         outcome = screen(await uow.setup.screening(entry.clinic_id), screening_answers)
@@ -178,9 +176,7 @@ async def accept_offer(
 async def decline_offer(uow: BookingUnitOfWork, *, entry_id: UUID, authorize: Authorize) -> WaitlistEntry:
     """The patient does not want this time: it goes to the next in line; they keep their place."""
     async with uow:
-        entry = await uow.waitlist.get(entry_id, for_update=True)
-        authorize(entry)
-        offer = await uow.waitlist.open_offer(entry.id, for_update=True)
+        entry, offer = await _entry_with_offer(uow, entry_id, authorize)
         if offer is None:
             raise NoOpenOffer("there is no open offer for this entry", field="status")
         await _withdraw(uow, offer)
@@ -192,9 +188,7 @@ async def decline_offer(uow: BookingUnitOfWork, *, entry_id: UUID, authorize: Au
 
 async def leave_waitlist(uow: BookingUnitOfWork, *, entry_id: UUID, authorize: Authorize) -> WaitlistEntry:
     async with uow:
-        entry = await uow.waitlist.get(entry_id, for_update=True)
-        authorize(entry)
-        offer = await uow.waitlist.open_offer(entry.id, for_update=True)
+        entry, offer = await _entry_with_offer(uow, entry_id, authorize)
         if offer is not None:
             await _withdraw(uow, offer)
         gone = entry.left()
@@ -213,6 +207,15 @@ async def leave_all(uow: BookingUnitOfWork, *, patient_id: UUID) -> None:
         if offer is not None:
             await _withdraw(uow, offer)
         await uow.waitlist.decide(entry.left(), expected=entry.status)
+
+
+async def _entry_with_offer(
+    uow: BookingUnitOfWork, entry_id: UUID, authorize: Authorize
+) -> tuple[WaitlistEntry, Appointment | None]:
+    """The entry and its open offer, both locked until the transaction ends, once the caller may act."""
+    entry = await uow.waitlist.get(entry_id, for_update=True)
+    authorize(entry)
+    return entry, await uow.waitlist.open_offer(entry.id, for_update=True)
 
 
 async def _withdraw(uow: BookingUnitOfWork, offer: Appointment) -> None:
