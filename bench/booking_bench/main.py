@@ -81,7 +81,9 @@ class Bench:
         )
         self.path_5x90 = f"/clinics/{c}/availability?treatment_id={t}&areas=face&from={first}&to={last90}"
         self.path_raw_busy = f"/raw/busy?clinic_id={c}&practitioner_id={p}&from={first}&to={last14}"
-        self.path_raw_calendar = f"/raw/calendar?clinic_id={c}&treatment_id={t}&from={first}&to={last14}"
+        self.path_raw_calendar = (
+            f"/raw/calendar?clinic_id={c}&treatment_id={t}&from={first}&to={last14}&practitioner_id={p}"
+        )
         self.grid_clinic_ids = [clinic.clinic_id for clinic in data.grid.clinics]
         assert data.grid.refused_clinic is not None
         self.refused_clinic_id = data.grid.refused_clinic.clinic_id

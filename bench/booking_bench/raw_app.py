@@ -72,7 +72,10 @@ def _calendar_statement() -> tuple[str, list[str]]:
     Imported rather than copied, so the informational row always runs what the service runs.
     """
     from booking.adapters.calendar import _CALENDAR  # noqa: PLC0415 - only the informational route needs it
+    from booking.domain.appointments import HOLDING as SERVICE_HOLDING  # noqa: PLC0415 - likewise
 
+    # SQLAlchemy renders `:holding` into the text as literals (for the partial indexes); so does this.
+    sql = _CALENDAR.text.replace(":holding", "(" + ", ".join(f"'{status}'" for status in SERVICE_HOLDING) + ")")
     names: list[str] = []
 
     def number(match: re.Match[str]) -> str:
@@ -81,7 +84,7 @@ def _calendar_statement() -> tuple[str, list[str]]:
             names.append(name)
         return f"${names.index(name) + 1}"
 
-    return re.sub(r"(?<!:):([a-z_]+)", number, _CALENDAR.text), names
+    return re.sub(r"(?<!:):([a-z_]+)", number, sql), names
 
 
 def _window(first_day: date, last_day: date) -> tuple[datetime, datetime]:
@@ -164,17 +167,19 @@ class RawApp:
         intervals = [[str(r[0]), str(r[1]), str(r[2]), *(r[i].isoformat() for i in range(3, 7))] for r in rows]
         return 200, json.dumps({"busy": intervals}).encode()
 
-    def _calendar_args(self, clinic_id: uuid.UUID, treatment_id: uuid.UUID, first: date, last: date) -> list[Any]:
+    def _calendar_args(
+        self, clinic_id: uuid.UUID, treatment_id: uuid.UUID, first: date, last: date, practitioner_id: uuid.UUID | None
+    ) -> list[Any]:
         window_start, window_end = _window(first, last)
         values = {
             "clinic_id": clinic_id,
             "treatment_id": treatment_id,
             "first_day": first,
             "last_day": last,
-            "window_start": window_start,
-            "window_end": window_end,
+            "window": asyncpg.Range(window_start, window_end),  # half-open, '[)'
             "kind": "microneedling",
             "ignoring": None,  # a visit being rescheduled; none here
+            "practitioner_id": practitioner_id,
         }
         unknown = [name for name in self.calendar_statement[1] if name not in values]
         if unknown:
@@ -190,6 +195,7 @@ class RawApp:
             uuid.UUID(query["treatment_id"][0]),
             date.fromisoformat(query["from"][0]),
             date.fromisoformat(query["to"][0]),
+            uuid.UUID(query["practitioner_id"][0]) if "practitioner_id" in query else None,
         )
         assert self.pool is not None
         row = await self.pool.fetchrow(self.calendar_statement[0], *args)
@@ -251,7 +257,7 @@ class RawApp:
                 if read_calendar:
                     day = starts_at.date()
                     await connection.fetchrow(
-                        self.calendar_statement[0], *self._calendar_args(clinic_id, treatment_id, day, day)
+                        self.calendar_statement[0], *self._calendar_args(clinic_id, treatment_id, day, day, None)
                     )
                 await connection.execute(
                     INSERT_PATIENT,

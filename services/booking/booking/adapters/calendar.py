@@ -7,7 +7,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import Text, bindparam, text
+from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.adapters.clinics import clinic_of, hours_from_json
@@ -20,14 +21,12 @@ from booking.domain.treatments import Treatment, TreatmentNotFound
 # One statement, several JSON aggregates: the clinic, the treatment, closures, and per room, device
 # and practitioner of the clinic what keeps them busy inside the window. A practitioner's busy
 # periods come from every clinic: nobody treats in two places at once.
+#
+# Each busy list asks for exactly the overlap its resource's exclusion constraint checks (same
+# columns, same half-open range), so the constraint's GiST index finds those visits: the cost of a
+# search follows the window, not the size of the appointments table.
 _CALENDAR = text(
     """
-    WITH holding AS (
-        SELECT * FROM appointments
-        WHERE status = ANY(CAST(:holding AS text[]))
-          AND ends_at > :window_start AND starts_at < :window_end
-          AND id IS DISTINCT FROM CAST(:ignoring AS uuid)
-    )
     SELECT
       (SELECT row_to_json(c) FROM clinics c WHERE c.id = :clinic_id) AS clinic,
       (SELECT row_to_json(t) FROM treatments t
@@ -36,12 +35,16 @@ _CALENDAR = text(
          FROM clinic_closures WHERE clinic_id = :clinic_id AND last_day >= :first_day AND first_day <= :last_day)
         AS closures,
       (SELECT coalesce(json_agg(json_build_object('id', r.id, 'busy',
-          (SELECT coalesce(json_agg(json_build_array(h.starts_at, h.ends_at)), '[]')
-             FROM holding h WHERE h.room_id = r.id)) ORDER BY r.name), '[]')
+          (SELECT coalesce(json_agg(json_build_array(a.starts_at, a.ends_at)), '[]')
+             FROM appointments a
+            WHERE a.room_id = r.id AND tstzrange(a.starts_at, a.ends_at, '[)') && :window
+              AND a.status IN :holding AND a.id IS DISTINCT FROM CAST(:ignoring AS uuid))) ORDER BY r.name), '[]')
          FROM rooms r WHERE r.clinic_id = :clinic_id AND r.active) AS rooms,
       (SELECT coalesce(json_agg(json_build_object('id', d.id, 'busy',
-          (SELECT coalesce(json_agg(json_build_array(h.procedure_starts_at, h.ends_at)), '[]')
-             FROM holding h WHERE h.device_id = d.id)) ORDER BY d.name), '[]')
+          (SELECT coalesce(json_agg(json_build_array(a.procedure_starts_at, a.ends_at)), '[]')
+             FROM appointments a
+            WHERE a.device_id = d.id AND tstzrange(a.procedure_starts_at, a.ends_at, '[)') && :window
+              AND a.status IN :holding AND a.id IS DISTINCT FROM CAST(:ignoring AS uuid))) ORDER BY d.name), '[]')
          FROM devices d WHERE d.clinic_id = :clinic_id AND d.active) AS devices,
       (SELECT coalesce(json_agg(json_build_object(
           'id', pc.practitioner_id,
@@ -51,12 +54,24 @@ _CALENDAR = text(
                AND cr.covers @> ARRAY[:kind]::text[] AND cr.valid_to >= :first_day AND cr.valid_from <= :last_day),
           'time_off', (SELECT coalesce(json_agg(json_build_array(o.starts_at, o.ends_at)), '[]')
               FROM time_off o WHERE o.practitioner_id = pc.practitioner_id
-               AND o.ends_at > :window_start AND o.starts_at < :window_end),
-          'busy', (SELECT coalesce(json_agg(json_build_array(h.procedure_starts_at, h.procedure_ends_at)), '[]')
-              FROM holding h WHERE h.practitioner_id = pc.practitioner_id)
+               AND tstzrange(o.starts_at, o.ends_at, '[)') && :window),
+          'busy', (SELECT coalesce(json_agg(json_build_array(a.procedure_starts_at, a.procedure_ends_at)), '[]')
+              FROM appointments a
+             WHERE a.practitioner_id = pc.practitioner_id
+               AND tstzrange(a.procedure_starts_at, a.procedure_ends_at, '[)') && :window
+               AND a.status IN :holding AND a.id IS DISTINCT FROM CAST(:ignoring AS uuid))
         ) ORDER BY pc.practitioner_id), '[]')
-         FROM practitioner_clinics pc WHERE pc.clinic_id = :clinic_id) AS practitioners
+         FROM practitioner_clinics pc
+        WHERE pc.clinic_id = :clinic_id
+          AND (CAST(:practitioner_id AS uuid) IS NULL OR pc.practitioner_id = :practitioner_id)) AS practitioners
     """
+).bindparams(
+    # Rendered into the statement as literals, not sent as a server-side parameter: the exclusion
+    # constraints' indexes are partial (WHERE status IN the holding statuses), and PostgreSQL uses a
+    # partial index only when the statement's own condition proves the index's, which a parameter
+    # never does in the generic plan it caches. The text stays the same from call to call.
+    bindparam("holding", value=list(HOLDING), type_=Text, expanding=True, literal_execute=True),
+    bindparam("window", type_=TSTZRANGE),
 )
 
 
@@ -78,8 +93,10 @@ async def load_calendar(
     window_start: datetime,
     window_end: datetime,
     ignoring: UUID | None = None,
+    practitioner_id: UUID | None = None,
 ) -> Calendar:
-    """`ignoring`: a visit being moved, whose current hold must not block its own new time."""
+    """`ignoring`: a visit being moved, whose current hold must not block its own new time.
+    `practitioner_id`: read only this practitioner of the clinic (a search or booking that names one)."""
     row = (
         await session.execute(
             _CALENDAR,
@@ -88,11 +105,10 @@ async def load_calendar(
                 "treatment_id": treatment_id,
                 "first_day": first_day,
                 "last_day": last_day,
-                "window_start": window_start,
-                "window_end": window_end,
+                "window": Range(window_start, window_end, bounds="[)"),
                 "kind": "microneedling",
                 "ignoring": ignoring,
-                "holding": list(HOLDING),
+                "practitioner_id": practitioner_id,
             },
         )
     ).one()

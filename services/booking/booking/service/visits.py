@@ -90,7 +90,9 @@ async def calendar_for(
     first_day: date,
     last_day: date,
     ignoring: UUID | None = None,
+    practitioner_id: UUID | None = None,
 ) -> Calendar:
+    """`practitioner_id`: of the clinic's practitioners, read only this one."""
     # A day wide margin on both sides covers every time zone and the longest visit.
     return await load_calendar(
         uow.session,
@@ -101,6 +103,7 @@ async def calendar_for(
         window_start=datetime.combine(first_day - timedelta(days=1), time(), UTC),
         window_end=datetime.combine(last_day + timedelta(days=2), time(), UTC),
         ignoring=ignoring,
+        practitioner_id=practitioner_id,
     )
 
 
@@ -124,7 +127,12 @@ async def find_availability(
         raise InvalidSearch(f"search at most {MAX_SEARCH_DAYS} days at once", field="to")
     async with uow:
         calendar = await calendar_for(
-            uow, clinic_id=clinic_id, treatment_id=treatment_id, first_day=first_day, last_day=last_day
+            uow,
+            clinic_id=clinic_id,
+            treatment_id=treatment_id,
+            first_day=first_day,
+            last_day=last_day,
+            practitioner_id=practitioner_id,
         )
     ensure_practitioner(calendar, practitioner_id)
     slots = availability.free_slots(
@@ -189,7 +197,12 @@ async def book_visit(
         ensure_plausible_start(starts_at, now=now)
         first_day, last_day = days_around(starts_at)
         calendar = await calendar_for(
-            uow, clinic_id=clinic_id, treatment_id=treatment_id, first_day=first_day, last_day=last_day
+            uow,
+            clinic_id=clinic_id,
+            treatment_id=treatment_id,
+            first_day=first_day,
+            last_day=last_day,
+            practitioner_id=practitioner_id,
         )
         ensure_practitioner(calendar, practitioner_id)
         phases = calendar.treatment.phases(areas)
