@@ -21,6 +21,8 @@ from clinic_shared.errors import InvalidInput
 # Precision of the search for the moment the clocks change; zoneinfo offers no list of transitions.
 _TICK = timedelta(microseconds=1)
 _MINUTE = timedelta(minutes=1)
+# The end of what blocks a resource that does not exist (a clinic without rooms): no start is ever free.
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class StartNotAware(InvalidInput):
@@ -161,6 +163,7 @@ def free_slots(
     """Every start time, in order, at which a room, a device and at least one practitioner (the given one,
     when named) are free. Days run from `first_day` to `last_day` inclusive, in the clinic's local dates."""
     bookable = _Bookable.of(resources, practitioner_id=practitioner_id, exclude=frozenset())
+    offsets = _Offsets.of(phases)
     zone = clinic.timezone
     earliest, latest = _booking_window(clinic, now=now)
     first_day = max(first_day, earliest.astimezone(zone).date())
@@ -171,9 +174,13 @@ def free_slots(
         if not on_duty:
             continue
         for window in _opening_windows(clinic, day):
-            first, last = max(window.start, earliest), min(window.end - phases.total, latest)
+            first, last = max(window.start, earliest), min(window.end - offsets.total, latest)
+            resume = first
             for start in _grid_instants(first, last, zone=zone, grid=clinic.grid):
-                if practitioner_ids := bookable.free_at(start, phases=phases, on_duty=on_duty):
+                if start < resume:
+                    continue  # the busy period that blocked an earlier start blocks this one too
+                practitioner_ids, resume = bookable.free_at(start, offsets=offsets, on_duty=on_duty)
+                if practitioner_ids:
                     slots.append(Slot(start, start.astimezone(zone), practitioner_ids))
     return slots
 
@@ -248,9 +255,31 @@ class _Timeline:
         # Periods may nest (time off around a visit), so the latest end so far, not the previous end, decides.
         self._latest_ends = list(accumulate((period.end for period in ordered), max))
 
+    def busy_until(self, start: datetime, end: datetime) -> datetime | None:
+        """None when [start, end) is free; else the latest end among the periods overlapping it. No
+        period as long starting before that instant is free either, so a search can skip to it."""
+        if start >= end:
+            return None
+        before_end = bisect_left(self._starts, end)
+        if before_end and self._latest_ends[before_end - 1] > start:
+            return self._latest_ends[before_end - 1]
+        return None
+
     def is_free(self, period: Period) -> bool:
-        before_end = bisect_left(self._starts, period.end)
-        return period.start >= period.end or before_end == 0 or self._latest_ends[before_end - 1] <= period.start
+        return self.busy_until(period.start, period.end) is None
+
+
+@dataclass(frozen=True)
+class _Offsets:
+    """A visit's phases as offsets from its start, added to plain datetimes at every start of a search."""
+
+    numbing: timedelta  # the procedure starts: practitioner and device taken
+    treated: timedelta  # the procedure ends: practitioner free again
+    total: timedelta  # turnover done: room and device free again
+
+    @classmethod
+    def of(cls, phases: Phases) -> _Offsets:
+        return cls(numbing=phases.numbing, treated=phases.numbing + phases.procedure, total=phases.total)
 
 
 @dataclass(frozen=True)
@@ -260,11 +289,16 @@ class _OnDuty:
     blocked: _Timeline
 
     def can_treat(self, procedure: Period) -> bool:
+        return self.busy_until(procedure.start, procedure.end) is None
+
+    def busy_until(self, start: datetime, end: datetime) -> datetime | None:
+        """None when free to treat over [start, end); else until when time off or a visit blocks it, or
+        `start` itself outside the shifts (a later start may fit a shift: nothing to skip)."""
         # A loop rather than any(): this runs for every practitioner at every start of a search.
         for shift in self.shifts:
-            if shift.contains(procedure):
-                return self.blocked.is_free(procedure)
-        return False
+            if shift.start <= start and end <= shift.end:
+                return self.blocked.busy_until(start, end)
+        return start
 
 
 @dataclass(frozen=True)
@@ -301,14 +335,51 @@ class _Bookable:
                 on_duty.append(_OnDuty(calendar.practitioner_id, shifts, blocked))
         return tuple(on_duty)
 
-    def free_at(self, start: datetime, *, phases: Phases, on_duty: tuple[_OnDuty, ...]) -> tuple[UUID, ...]:
-        """Practitioners free to treat at `start`; none when no room or no device is free."""
-        if _first_free(self.rooms, phases.room(start)) is None:
-            return ()
-        if _first_free(self.devices, phases.device(start)) is None:
-            return ()
-        procedure = phases.practitioner(start)
-        return tuple(p.practitioner_id for p in on_duty if p.can_treat(procedure))
+    def free_at(
+        self, start: datetime, *, offsets: _Offsets, on_duty: tuple[_OnDuty, ...]
+    ) -> tuple[tuple[UUID, ...], datetime]:
+        """Practitioners free to treat at `start` (none when no room or no device is free), and the
+        first start worth checking next: every start before it meets a busy period that blocks this one."""
+        treating, treated, end = start + offsets.numbing, start + offsets.treated, start + offsets.total
+        free: tuple[UUID, ...] | None = None
+        if len(on_duty) == 1:
+            # One practitioner (a search naming them): one lookup, and most often what is busy.
+            free, until = _treating(on_duty, treating, treated)
+            if not free:
+                return (), until - offsets.numbing
+        if (rooms_busy_until := _all_busy_until(self.rooms, start, end)) is not None:
+            return (), rooms_busy_until
+        if (devices_busy_until := _all_busy_until(self.devices, treating, end)) is not None:
+            return (), devices_busy_until - offsets.numbing
+        if free is None:
+            free, until = _treating(on_duty, treating, treated)
+        return free, (start if free else until - offsets.numbing)
+
+
+def _treating(on_duty: tuple[_OnDuty, ...], start: datetime, end: datetime) -> tuple[tuple[UUID, ...], datetime]:
+    """Practitioners free over the procedure [start, end), and when none is, the earliest instant
+    before which none can be."""
+    free: list[UUID] = []
+    until = _NEVER
+    for practitioner in on_duty:
+        busy_until = practitioner.busy_until(start, end)
+        if busy_until is None:
+            free.append(practitioner.practitioner_id)
+        elif busy_until < until:
+            until = busy_until
+    return tuple(free), until
+
+
+def _all_busy_until(resources: tuple[tuple[UUID, _Timeline], ...], start: datetime, end: datetime) -> datetime | None:
+    """None when one of the resources is free over [start, end); else the earliest instant before which
+    none can be."""
+    until = _NEVER
+    for _, busy in resources:
+        busy_until = busy.busy_until(start, end)
+        if busy_until is None:
+            return None
+        until = min(until, busy_until)
+    return until
 
 
 def _first_free(resources: Iterable[tuple[UUID, _Timeline]], period: Period) -> UUID | None:
