@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,15 +44,25 @@ class CourseChangedConcurrently(Conflict):
     code = "course_changed_concurrently"
 
 
+# DO NOTHING with no conflict target also yields to the exclusion constraints (PostgreSQL 15), so a
+# taken time leaves the transaction usable without a SAVEPOINT / RELEASE pair around every insert.
+_HOLD = pg_insert(appointments).on_conflict_do_nothing().returning(appointments.c.id)
+
+
 class AppointmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def hold(self, appointment: Appointment) -> None:
-        """Insert the visit; a savepoint keeps the transaction usable when the time is taken."""
+        """Insert the visit; the transaction stays usable when the time is taken."""
+        row = _row(appointment)
         try:
+            if (await self._session.execute(_HOLD, row)).first() is not None:
+                return
+            # Refused (rare): insert again where the error names the constraint, in a savepoint. If
+            # the clash is gone by now (that visit was cancelled), this holds the time after all.
             async with self._session.begin_nested():
-                await self._session.execute(insert(appointments).values(**_row(appointment)))
+                await self._session.execute(insert(appointments), row)
         except IntegrityError as error:
             raise _slot_taken(error, appointment) from error
 
