@@ -72,7 +72,9 @@ async def test_a_taken_room_is_named_and_another_room_is_held_in_the_same_transa
 
         async with engine.connect() as connection:
             stored = await connection.scalars(
-                select(appointments.c.id).where(appointments.c.starts_at == held.starts_at)
+                select(appointments.c.id).where(
+                    appointments.c.clinic_id == held.clinic_id, appointments.c.starts_at == held.starts_at
+                )
             )
             assert set(stored) == {held.id, second.id}
     finally:
