@@ -31,6 +31,12 @@ class SqlUnitOfWork:
     def open_repositories(self, session: AsyncSession) -> None:
         """Subclasses attach their repositories to the session here."""
 
+    async def read_without_transaction(self) -> None:
+        """Run each statement of this unit of work on its own, with no BEGIN and ROLLBACK around them:
+        for a use case that only reads, in one statement (a consistent snapshot by itself). Saves two
+        of its three round trips. Call it before the first statement."""
+        await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
     async def commit(self) -> None:
         await self.outbox.flush(self.session)
         await self.session.commit()

@@ -126,6 +126,7 @@ async def find_availability(
     if (last_day - first_day).days >= MAX_SEARCH_DAYS:
         raise InvalidSearch(f"search at most {MAX_SEARCH_DAYS} days at once", field="to")
     async with uow:
+        await uow.read_without_transaction()
         calendar = await calendar_for(
             uow,
             clinic_id=clinic_id,
