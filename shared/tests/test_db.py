@@ -1,8 +1,10 @@
-"""Pooled connections: checked before use only after sitting idle, and replaced when found closed."""
+"""Pooled connections: checked before use only after sitting idle, replaced when found closed, and
+back in transactions after a unit of work that read without one."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import pytest
@@ -10,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from clinic_shared.db import asyncpg_dsn, create_engine
+from clinic_shared.db import asyncpg_dsn, create_engine, create_session_factory
+from clinic_shared.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -54,4 +57,26 @@ async def test_a_connection_lost_in_steady_use_fails_one_statement_and_the_pool_
         assert failed.value.connection_invalidated
         assert await _backend(engine) not in (lost, 0)
     finally:
+        await engine.dispose()
+
+
+async def test_a_read_without_transaction_leaves_the_next_unit_of_work_on_that_connection_transactional(
+    plumbing_database: str,
+) -> None:
+    engine = create_engine(plumbing_database, pool_size=1)  # both units of work get the same connection
+    table = f"uow_probe_{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as connection:
+        await connection.execute(text(f"CREATE TABLE {table} (step text)"))
+    try:
+        async with SqlUnitOfWork(create_session_factory(engine), producer="probe") as reading:
+            await reading.read_without_transaction()
+            await reading.session.execute(text(f"INSERT INTO {table} VALUES ('autocommitted')"))
+        async with SqlUnitOfWork(create_session_factory(engine), producer="probe") as writing:
+            await writing.session.execute(text(f"INSERT INTO {table} VALUES ('rolled back')"))
+
+        async with engine.connect() as connection:
+            assert list(await connection.scalars(text(f"SELECT step FROM {table}"))) == ["autocommitted"]
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP TABLE {table}"))
         await engine.dispose()
