@@ -6,8 +6,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from clinic_shared.projections.clinics import CLINIC_PROJECTION, clinic_projection_router
+from clinic_shared.projections.clinics import CLINIC_PROJECTION
 from clinic_shared.runtime import ServiceDefinition
+from inventory import api, consumers
 from inventory.settings import InventorySettings
 
 SERVICE = ServiceDefinition(
@@ -19,8 +20,9 @@ SERVICE = ServiceDefinition(
     ),
     settings_class=InventorySettings,
     root=Path(__file__).resolve().parents[1],
-    routers=(clinic_projection_router(),),
-    consumers=(CLINIC_PROJECTION,),
+    routers=api.ROUTERS,
+    error_status=api.ERROR_STATUS,
+    consumers=(CLINIC_PROJECTION, consumers.APPOINTMENTS),
 )
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from clinic_shared.settings import ServiceSettings
@@ -13,3 +14,5 @@ class InventorySettings(ServiceSettings):
     service_name: str = "inventory"
     http_port: int = 8002
     worker_http_port: int = 8102
+    # A delivery whose lot expires within this many days is refused at the door.
+    receiving_expiry_margin_days: int = Field(default=30, ge=0, le=365)

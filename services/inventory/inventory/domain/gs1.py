@@ -51,7 +51,7 @@ def parse(barcode: str, *, today: date) -> Gs1Fields:
         values[ai] = _checked_value(ai, value)
     gtin = values.get("01")
     expiry = values.get("17")
-    if gtin is not None and not _check_digit_matches(gtin):
+    if gtin is not None and not check_digit_matches(gtin):
         raise _invalid(f"GTIN {gtin} has a wrong check digit")
     return Gs1Fields(
         gtin=gtin,
@@ -132,8 +132,9 @@ def _checked_value(ai: str, value: str) -> str:
     return value
 
 
-def _check_digit_matches(digits: str) -> bool:
-    """GS1 mod-10: weights 3 and 1 alternate leftwards from the digit next to the check digit."""
+def check_digit_matches(digits: str) -> bool:
+    """`digits` (ASCII digits, the last the check digit) pass GS1 mod-10: weights 3 and 1 alternate
+    leftwards from the digit next to the check digit."""
     body, check = digits[:-1], int(digits[-1])
     total = sum(int(digit) * (3 if index % 2 == 0 else 1) for index, digit in enumerate(reversed(body)))
     return (10 - total % 10) % 10 == check

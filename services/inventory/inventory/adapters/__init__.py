@@ -1,0 +1,1 @@
+"""Inventory's database side: tables and repositories."""

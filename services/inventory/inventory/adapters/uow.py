@@ -1,0 +1,21 @@
+"""Inventory's unit of work: one transaction, its repositories and its outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinic_shared.uow import SqlUnitOfWork
+from inventory.adapters.repositories import ItemRepository, KitRepository, ReservationRepository, StockRepository
+
+
+class InventoryUnitOfWork(SqlUnitOfWork):
+    items: ItemRepository
+    stock: StockRepository
+    kits: KitRepository
+    reservations: ReservationRepository
+
+    def open_repositories(self, session: AsyncSession) -> None:
+        self.items = ItemRepository(session)
+        self.stock = StockRepository(session)
+        self.kits = KitRepository(session)
+        self.reservations = ReservationRepository(session)

@@ -1,0 +1,358 @@
+"""Inventory's HTTP API for clinic managers: the item catalogue, deliveries, stock by lot, the ledger
+(also as CSV) and kits. Every clinic route is scoped: a manager of one clinic cannot read or change
+another's stock (403)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from clinic_shared.auth import STAFF_ROLES, Principal, Role, require_roles
+from clinic_shared.errors import DomainError
+from clinic_shared.pagination import Page, PageParams
+from clinic_shared.projections.clinics import clinic_projection_router
+from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
+from inventory.adapters.repositories import ClinicNotKnown
+from inventory.adapters.uow import InventoryUnitOfWork
+from inventory.domain import gs1
+from inventory.domain.items import GtinTaken, InvalidItem, Item, ItemNotFound, Kind, Unit
+from inventory.domain.kits import Area, InvalidKit, KitLine
+from inventory.domain.stock import InvalidQuantity, LedgerReason, Lot, LotDetailsConflict, LotExpired, LotNotFound
+from inventory.service import stock as service
+from inventory.settings import InventorySettings
+
+ERROR_STATUS: dict[type[DomainError], int] = {
+    ClinicNotKnown: 404,
+    ItemNotFound: 404,
+    LotNotFound: 404,
+    GtinTaken: 409,
+    LotDetailsConflict: 409,
+    InvalidItem: 422,
+    InvalidKit: 422,
+    InvalidQuantity: 422,
+    LotExpired: 422,
+    gs1.InvalidBarcode: 422,
+}
+
+router = APIRouter(responses=ERROR_RESPONSES)
+Admin = Annotated[Principal, require_roles(Role.ADMIN)]
+Manager = Annotated[Principal, require_roles(Role.CLINIC_MANAGER, Role.ADMIN)]
+Staff = Annotated[Principal, require_roles(*STAFF_ROLES)]
+ClinicId = Annotated[UUID, Path(description="the clinic's id")]
+CLINIC: dict[int | str, dict[str, Any]] = {
+    404: error_response("Unknown clinic"),
+    403: error_response("Not one of your clinics"),
+}
+Quantity = Annotated[Decimal, Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=3)]
+
+
+def unit_of_work(request: Request) -> InventoryUnitOfWork:
+    return InventoryUnitOfWork(request.app.state.session_factory, producer=request.app.state.settings.service_name)
+
+
+def settings(request: Request) -> InventorySettings:
+    configured: InventorySettings = request.app.state.settings
+    return configured
+
+
+UnitOfWork = Annotated[InventoryUnitOfWork, Depends(unit_of_work)]
+Settings = Annotated[InventorySettings, Depends(settings)]
+
+
+# --- items -------------------------------------------------------------------------------------------
+
+
+class ItemIn(RequestModel):
+    name: str = Field(min_length=2, max_length=120, examples=["Sterile cartridge, 36-pin"])
+    kind: Kind
+    unit: Unit
+    gtin: str | None = Field(default=None, pattern=r"^[0-9]{14}$", description="GS1 GTIN-14")
+    needle_configuration: str | None = Field(default=None, max_length=40, examples=["36-pin"])
+    fits_device_models: list[str] = Field(default_factory=list, max_length=20)
+    active_ingredient: str | None = Field(default=None, max_length=80, examples=["lidocaine"])
+    concentration_percent: Decimal | None = Field(default=None, gt=0, le=100, max_digits=5, decimal_places=2)
+    tube_grams: Decimal | None = Field(default=None, gt=0, le=1000, max_digits=8, decimal_places=2)
+
+
+class ItemOut(ItemIn):
+    id: UUID
+
+    @classmethod
+    def of(cls, item: Item) -> Self:
+        return cls(
+            id=item.id,
+            name=item.name,
+            kind=item.kind,
+            unit=item.unit,
+            gtin=item.gtin,
+            needle_configuration=item.needle_configuration,
+            fits_device_models=list(item.fits_device_models),
+            active_ingredient=item.active_ingredient,
+            concentration_percent=item.concentration_percent,
+            tube_grams=item.tube_grams,
+        )
+
+
+@router.post("/items", status_code=201, summary="Add an item to the catalogue", tags=["items"])
+async def add_item(body: ItemIn, uow: UnitOfWork, principal: Admin) -> ItemOut:
+    """The chain's catalogue, shared by every clinic (admins)."""
+    del principal
+    item = Item.define(
+        name=body.name,
+        kind=body.kind,
+        unit=body.unit,
+        gtin=body.gtin,
+        needle_configuration=body.needle_configuration,
+        fits_device_models=tuple(body.fits_device_models),
+        active_ingredient=body.active_ingredient,
+        concentration_percent=body.concentration_percent,
+        tube_grams=body.tube_grams,
+    )
+    return ItemOut.of(await service.add_item(uow, item))
+
+
+@router.get("/items", summary="The item catalogue", tags=["items"])
+async def list_items(uow: UnitOfWork, principal: Staff, page: PageParams) -> Page[ItemOut]:
+    del principal
+    items = await service.list_items(uow, offset=page.offset, limit=page.fetch)
+    return Page[ItemOut].of([ItemOut.of(item) for item in items], page)
+
+
+# --- receiving and stock -------------------------------------------------------------------------------
+
+
+class DeliveryIn(RequestModel):
+    """Either the item, lot number and expiry, or a GS1 barcode carrying them (01 GTIN, 10 lot, 17 expiry)."""
+
+    quantity: Quantity
+    supplier: str | None = Field(default=None, max_length=120)
+    item_id: UUID | None = None
+    lot_number: str | None = Field(default=None, min_length=1, max_length=20, pattern=r"^[!-~]+$")
+    expires_on: date | None = None
+    barcode: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["(01)09506000134352(17)281231(10)ABC123"]
+    )
+
+    @model_validator(mode="after")
+    def _fields_or_barcode(self) -> Self:
+        typed = (self.item_id, self.lot_number, self.expires_on)
+        if self.barcode is None and any(value is None for value in typed):
+            raise ValueError("give item_id, lot_number and expires_on, or a barcode")
+        if self.barcode is not None and any(value is not None for value in typed):
+            raise ValueError("give a barcode or the typed fields, not both")
+        return self
+
+
+class LotOut(BaseModel):
+    id: UUID
+    clinic_id: UUID
+    item_id: UUID
+    lot_number: str
+    expires_on: date
+    on_hand: Decimal
+    reserved: Decimal
+    quarantined: Decimal
+    available: Decimal = Field(description="on hand - reserved - quarantined")
+    recalled: bool
+
+    @classmethod
+    def of(cls, lot: Lot) -> Self:
+        return cls(
+            id=lot.id,
+            clinic_id=lot.clinic_id,
+            item_id=lot.item_id,
+            lot_number=lot.lot_number,
+            expires_on=lot.expires_on,
+            on_hand=lot.on_hand,
+            reserved=lot.reserved,
+            quarantined=lot.quarantined,
+            available=lot.available,
+            recalled=lot.recalled,
+        )
+
+
+@router.post(
+    "/clinics/{clinic_id}/deliveries",
+    status_code=201,
+    summary="Receive a delivery",
+    tags=["stock"],
+    responses={**CLINIC, 409: error_response("The lot is on record with another expiry"),
+               422: error_response("Expired or expiring within the margin, bad barcode; `field` names it")},
+)  # fmt: skip
+async def receive(
+    clinic_id: ClinicId, body: DeliveryIn, uow: UnitOfWork, principal: Manager, configured: Settings
+) -> LotOut:
+    """Adds to the clinic's lot (created on its first delivery) and writes the ledger entry. Managers
+    of the clinic and admins."""
+    principal.ensure_clinic(clinic_id)
+    lot = await service.receive(
+        uow,
+        service.Delivery(
+            clinic_id=clinic_id,
+            quantity=body.quantity,
+            supplier=body.supplier,
+            received_by=principal.subject,
+            item_id=body.item_id,
+            lot_number=body.lot_number,
+            expires_on=body.expires_on,
+            barcode=body.barcode,
+        ),
+        margin_days=configured.receiving_expiry_margin_days,
+        now=datetime.now(UTC),
+    )
+    return LotOut.of(lot)
+
+
+@router.get("/clinics/{clinic_id}/stock", summary="Stock by item and lot", tags=["stock"], responses=CLINIC)
+async def clinic_stock(
+    clinic_id: ClinicId,
+    uow: UnitOfWork,
+    principal: Staff,
+    page: PageParams,
+    item_id: Annotated[UUID | None, Query()] = None,
+    lot_number: Annotated[str | None, Query(max_length=20)] = None,
+    expiring_before: Annotated[date | None, Query(description="only lots expiring before this date")] = None,
+) -> Page[LotOut]:
+    principal.ensure_clinic(clinic_id)
+    lots = await service.stock(
+        uow,
+        clinic_id=clinic_id,
+        item_id=item_id,
+        lot_number=lot_number,
+        expiring_before=expiring_before,
+        offset=page.offset,
+        limit=page.fetch,
+    )
+    return Page[LotOut].of([LotOut.of(lot) for lot in lots], page)
+
+
+class LedgerEntryOut(BaseModel):
+    id: int
+    recorded_at: datetime
+    item_id: UUID
+    lot_id: UUID
+    lot_number: str
+    reason: LedgerReason
+    on_hand_change: Decimal
+    reserved_change: Decimal
+    quarantined_change: Decimal
+    appointment_id: UUID | None
+    actor: str
+    reference: str | None
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntryOut]
+    next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+LEDGER_COLUMNS = list(LedgerEntryOut.model_fields)
+
+
+@router.get(
+    "/clinics/{clinic_id}/ledger",
+    summary="Stock movements",
+    tags=["stock"],
+    responses={**CLINIC, 200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"}},
+)
+async def clinic_ledger(
+    clinic_id: ClinicId,
+    uow: UnitOfWork,
+    principal: Manager,
+    item_id: Annotated[UUID | None, Query()] = None,
+    appointment_id: Annotated[UUID | None, Query()] = None,
+    reason: Annotated[list[LedgerReason] | None, Query(description="any of these (repeatable)")] = None,
+    since: Annotated[AwareDatetime | None, Query()] = None,
+    until: Annotated[AwareDatetime | None, Query()] = None,
+    after: Annotated[int, Query(ge=0, description="entries after this id (keyset pagination)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """Every change of the clinic's stock, oldest first: who, when, why and which appointment."""
+    principal.ensure_clinic(clinic_id)
+    rows = await service.ledger(
+        uow,
+        clinic_id=clinic_id,
+        item_id=item_id,
+        appointment_id=appointment_id,
+        reasons=reason or [],
+        since=since,
+        until=until,
+        after_id=after,
+        limit=limit + 1,
+    )
+    entries = [LedgerEntryOut.model_validate(row) for row in rows[:limit]]
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=LEDGER_COLUMNS)
+        writer.writeheader()
+        for entry in entries:
+            writer.writerow(entry.model_dump(mode="json"))
+        headers = {"Content-Disposition": f'attachment; filename="ledger-{clinic_id}.csv"'}
+        if len(rows) > limit:
+            headers["X-Next-After"] = str(entries[-1].id)
+        return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
+    return LedgerPage(items=entries, next_after=entries[-1].id if len(rows) > limit else None)
+
+
+# --- kits ----------------------------------------------------------------------------------------------
+
+
+class KitLineIn(RequestModel):
+    item_id: UUID
+    quantity: Quantity
+
+
+class KitsOut(BaseModel):
+    kits: dict[Area, list[KitLineIn]] = Field(description="per area: what one visit uses")
+
+
+def _kits_out(kits: dict[Area, list[KitLine]]) -> KitsOut:
+    return KitsOut(
+        kits={
+            area: [KitLineIn(item_id=line.item_id, quantity=line.quantity) for line in lines]
+            for area, lines in kits.items()
+        }
+    )
+
+
+@router.get("/clinics/{clinic_id}/kits", summary="The clinic's kits", tags=["kits"], responses=CLINIC)
+async def clinic_kits(clinic_id: ClinicId, uow: UnitOfWork, principal: Staff) -> KitsOut:
+    """Per area, the clinic's own kit where it has one, else the chain's default."""
+    principal.ensure_clinic(clinic_id)
+    return _kits_out(await service.kits(uow, clinic_id=clinic_id))
+
+
+@router.put("/clinics/{clinic_id}/kits/{area}", summary="Set the clinic's kit for an area", tags=["kits"],
+            responses=CLINIC)  # fmt: skip
+async def set_clinic_kit(
+    clinic_id: ClinicId,
+    area: Area,
+    body: Annotated[list[KitLineIn], Field(max_length=20)],
+    uow: UnitOfWork,
+    principal: Manager,
+) -> KitsOut:
+    """Replaces the clinic's kit for the area; an empty list goes back to the chain's default."""
+    principal.ensure_clinic(clinic_id)
+    lines = [KitLine(item_id=line.item_id, quantity=line.quantity) for line in body]
+    return _kits_out(await service.set_kit(uow, clinic_id=clinic_id, area=area, lines=lines))
+
+
+@router.put("/kits/defaults/{area}", summary="Set the chain's default kit for an area", tags=["kits"])
+async def set_default_kit(
+    area: Area, body: Annotated[list[KitLineIn], Field(min_length=1, max_length=20)], uow: UnitOfWork, principal: Admin
+) -> KitsOut:
+    del principal
+    lines = [KitLine(item_id=line.item_id, quantity=line.quantity) for line in body]
+    return _kits_out(await service.set_kit(uow, clinic_id=None, area=area, lines=lines))
+
+
+ROUTERS = (clinic_projection_router(), router)
