@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from typing import Any
 from uuid import UUID
 
@@ -24,26 +22,6 @@ from clinic_shared.testing.plugin import TestEnvironment
 pytestmark = pytest.mark.integration
 
 PROJECTING = ("inventory", "notifications")
-
-
-@pytest.fixture(scope="module")
-async def platform(
-    test_env: TestEnvironment, service_databases: dict[str, str]
-) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
-    """API clients of every service, with every worker running."""
-    services = discover_services()
-    clients: dict[str, httpx.AsyncClient] = {}
-    async with AsyncExitStack() as stack:
-        for name, definition in services.items():
-            settings = test_env.settings(definition)
-            worker = definition.worker(settings)
-            await stack.enter_async_context(worker.router.lifespan_context(worker))
-            api = definition.api(settings)
-            stack.push_async_callback(api.state.engine.dispose)
-            clients[name] = await stack.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url=f"http://{name}.test")
-            )
-        yield clients
 
 
 def _clinic_body() -> dict[str, Any]:
