@@ -105,7 +105,8 @@ async def load_calendar(
                 "treatment_id": treatment_id,
                 "first_day": first_day,
                 "last_day": last_day,
-                "window": Range(window_start, window_end, bounds="[)"),
+                # A window that ends before it starts (days given the wrong way round) holds nothing.
+                "window": Range(window_start, max(window_start, window_end), bounds="[)"),
                 "kind": "microneedling",
                 "ignoring": ignoring,
                 "practitioner_id": practitioner_id,

@@ -3,12 +3,16 @@ it names."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from booking.adapters.calendar import load_calendar
 from clinic_shared.auth import Role
 from clinic_shared.testing.plugin import TestEnvironment
 
@@ -69,3 +73,25 @@ async def test_a_search_naming_a_practitioner_offers_what_the_open_search_offers
         assert named == {start: [practitioner] for start, ids in everyone.items() if practitioner in ids}
     assert everyone["09:00"] == [second]
     assert "13:00" not in everyone, "both practitioners, rooms and devices are taken then"
+
+
+async def test_a_calendar_for_days_given_the_wrong_way_round_is_read_without_an_error(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    # Callers validate the days after reading (the waitlist does); the read itself must not fail.
+    place = await new_bookable()
+    engine = create_async_engine(test_env.database_url("booking"))
+    try:
+        async with AsyncSession(engine) as session:
+            calendar = await load_calendar(
+                session,
+                clinic_id=uuid.UUID(place.clinic_id),
+                treatment_id=uuid.UUID(place.treatment_id),
+                first_day=place.day,
+                last_day=place.day - timedelta(days=4),
+                window_start=datetime.combine(place.day, time(), UTC),
+                window_end=datetime.combine(place.day - timedelta(days=3), time(), UTC),
+            )
+        assert [str(p.practitioner_id) for p in calendar.resources.practitioners] == place.practitioner_ids
+    finally:
+        await engine.dispose()
