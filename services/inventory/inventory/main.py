@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from clinic_shared.projections.clinics import CLINIC_PROJECTION
 from clinic_shared.runtime import ServiceDefinition
 from inventory import api, consumers
+from inventory.seed import seed_demo
 from inventory.settings import InventorySettings
 
 SERVICE = ServiceDefinition(
@@ -23,6 +24,7 @@ SERVICE = ServiceDefinition(
     routers=api.ROUTERS,
     error_status=api.ERROR_STATUS,
     consumers=(CLINIC_PROJECTION, consumers.APPOINTMENTS),
+    seed=seed_demo,
 )
 
 
