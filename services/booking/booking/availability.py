@@ -159,9 +159,12 @@ def free_slots(
     last_day: date,
     now: datetime,
     practitioner_id: UUID | None = None,
+    after: datetime | None = None,
+    limit: int | None = None,
 ) -> list[Slot]:
     """Every start time, in order, at which a room, a device and at least one practitioner (the given one,
-    when named) are free. Days run from `first_day` to `last_day` inclusive, in the clinic's local dates."""
+    when named) are free. Days run from `first_day` to `last_day` inclusive, in the clinic's local dates.
+    `after` and `limit`: only starts later than `after`, and only the first `limit` of them."""
     bookable = _Bookable.of(resources, practitioner_id=practitioner_id, exclude=frozenset())
     offsets = _Offsets.of(phases)
     zone = clinic.timezone
@@ -177,11 +180,15 @@ def free_slots(
             first, last = max(window.start, earliest), min(window.end - offsets.total, latest)
             resume = first
             for start in _grid_instants(first, last, zone=zone, grid=clinic.grid):
+                if after is not None and start <= after:
+                    continue
                 if start < resume:
                     continue  # the busy period that blocked an earlier start blocks this one too
                 practitioner_ids, resume = bookable.free_at(start, offsets=offsets, on_duty=on_duty)
                 if practitioner_ids:
                     slots.append(Slot(start, start.astimezone(zone), practitioner_ids))
+                    if len(slots) == limit:
+                        return slots
     return slots
 
 

@@ -321,15 +321,16 @@ async def _alternatives(
         first_day=first_day,
         last_day=first_day + timedelta(days=7),
     )
-    slots = availability.free_slots(
+    later = availability.free_slots(
         clinic=clinic_calendar(fresh),
         phases=fresh.treatment.phases(areas),
         resources=fresh.resources,
         first_day=first_day,
         last_day=first_day + timedelta(days=7),
         now=now,
+        after=after,
+        limit=ALTERNATIVES,
     )
-    later = [slot for slot in slots if slot.starts_at > after][:ALTERNATIVES]
     return [{"starts_at": s.starts_at.isoformat(), "local_start": s.local_start.isoformat()} for s in later]
 
 

@@ -167,3 +167,17 @@ def test_free_slots_match_checking_every_start_against_every_busy_period(seed: i
             practitioner_id=named,
         )
         assert found == _reference(clinic, phases, resources, first_day, now, named), f"random calendar {case}"
+        if found:
+            after, limit = rng.choice(found).starts_at - rng.choice((0, 1, 7)) * MINUTE, rng.randrange(1, 6)
+            first_after = free_slots(
+                clinic=clinic,
+                phases=phases,
+                resources=resources,
+                first_day=first_day,
+                last_day=first_day + timedelta(days=SEARCH_DAYS - 1),
+                now=now,
+                practitioner_id=named,
+                after=after,
+                limit=limit,
+            )
+            assert first_after == [slot for slot in found if slot.starts_at > after][:limit], f"random calendar {case}"
