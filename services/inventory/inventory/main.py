@@ -7,9 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from clinic_shared.projections.clinics import CLINIC_PROJECTION
-from clinic_shared.runtime import ServiceDefinition
+from clinic_shared.runtime import PeriodicJob, ServiceDefinition
 from inventory import api, consumers
 from inventory.seed import seed_demo
+from inventory.service import alerts
 from inventory.settings import InventorySettings
 
 SERVICE = ServiceDefinition(
@@ -24,6 +25,10 @@ SERVICE = ServiceDefinition(
     routers=api.ROUTERS,
     error_status=api.ERROR_STATUS,
     consumers=(CLINIC_PROJECTION, consumers.APPOINTMENTS),
+    jobs=(
+        PeriodicJob(name="lots-expiring", interval_s=3600, run=alerts.sweep_expiring),
+        PeriodicJob(name="shortfalls", interval_s=900, run=alerts.announce_shortfalls),
+    ),
     seed=seed_demo,
 )
 

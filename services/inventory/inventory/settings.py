@@ -16,3 +16,7 @@ class InventorySettings(ServiceSettings):
     worker_http_port: int = 8102
     # A delivery whose lot expires within this many days is refused at the door.
     receiving_expiry_margin_days: int = Field(default=30, ge=0, le=365)
+    # `lot expiring` goes out for lots with stock expiring within this many days.
+    expiry_warning_days: int = Field(default=30, ge=1, le=365)
+    # How far ahead the forecast and the shortfall job look.
+    forecast_days: int = Field(default=60, ge=1, le=365)

@@ -53,6 +53,7 @@ lots = Table(
     Column("quarantined", QUANTITY, nullable=False),
     Column("recalled_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expiry_alerted_at", DateTime(timezone=True)),
 )
 
 ledger = Table(
@@ -107,4 +108,51 @@ reservation_lines = Table(
     Column("lot_id", Uuid, ForeignKey("lots.id"), primary_key=True),
     Column("item_id", Uuid, nullable=False),
     Column("quantity", QUANTITY, nullable=False),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("from_clinic_id", Uuid, nullable=False),
+    Column("to_clinic_id", Uuid, nullable=False),
+    Column("from_lot_id", Uuid, nullable=False),
+    Column("item_id", Uuid, nullable=False),
+    Column("lot_number", Text, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("quantity", QUANTITY, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("sent_by", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("received_by", Text),
+    Column("received_at", DateTime(timezone=True)),
+)
+
+recalls = Table(
+    "recalls",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("item_id", Uuid, nullable=False),
+    Column("lot_number", Text, nullable=False),
+    Column("reason_code", Text),
+    Column("recalled_by", Text, nullable=False),
+    Column("recalled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+reorder_points = Table(
+    "reorder_points",
+    metadata,
+    Column("clinic_id", Uuid, primary_key=True),
+    Column("item_id", Uuid, primary_key=True),
+    Column("level", QUANTITY, nullable=False),
+    Column("alerted_at", DateTime(timezone=True)),
+)
+
+shortfall_alerts = Table(
+    "shortfall_alerts",
+    metadata,
+    Column("clinic_id", Uuid, primary_key=True),
+    Column("item_id", Uuid, primary_key=True),
+    Column("on_date", Date, primary_key=True),
+    Column("alerted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

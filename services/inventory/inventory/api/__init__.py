@@ -20,12 +20,27 @@ from clinic_shared.errors import DomainError
 from clinic_shared.pagination import Page, PageParams
 from clinic_shared.projections.clinics import clinic_projection_router
 from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
+from inventory.adapters.movements import Transfer
 from inventory.adapters.repositories import ClinicNotKnown
 from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.domain import gs1
+from inventory.domain.forecast import first_shortfall
 from inventory.domain.items import GtinTaken, InvalidItem, Item, ItemNotFound, Kind, Unit
 from inventory.domain.kits import Area, InvalidKit, KitLine
-from inventory.domain.stock import InvalidQuantity, LedgerReason, Lot, LotDetailsConflict, LotExpired, LotNotFound
+from inventory.domain.stock import (
+    AdjustmentReason,
+    BelowReserved,
+    InvalidQuantity,
+    InvalidTransfer,
+    LedgerReason,
+    Lot,
+    LotDetailsConflict,
+    LotExpired,
+    LotNotFound,
+    TransferAlreadyReceived,
+    TransferNotFound,
+)
+from inventory.service import alerts, movements, recalls
 from inventory.service import stock as service
 from inventory.settings import InventorySettings
 
@@ -40,6 +55,12 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     InvalidQuantity: 422,
     LotExpired: 422,
     gs1.InvalidBarcode: 422,
+    BelowReserved: 409,
+    InvalidTransfer: 422,
+    TransferNotFound: 404,
+    TransferAlreadyReceived: 409,
+    recalls.AlreadyRecalled: 409,
+    service.BarcodeIncomplete: 422,
 }
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -353,6 +374,206 @@ async def set_default_kit(
     del principal
     lines = [KitLine(item_id=line.item_id, quantity=line.quantity) for line in body]
     return _kits_out(await service.set_kit(uow, clinic_id=None, area=area, lines=lines))
+
+
+# --- managing stock --------------------------------------------------------------------------------
+
+
+class AdjustmentIn(RequestModel):
+    lot_id: UUID
+    change: Annotated[
+        Decimal, Field(ge=Decimal("-1000000"), le=Decimal("1000000"), max_digits=12, decimal_places=3)
+    ] = Field(description="signed: negative takes stock away", examples=["-1"])
+    reason: AdjustmentReason
+
+
+@router.post(
+    "/clinics/{clinic_id}/adjustments",
+    summary="Adjust a lot's stock",
+    tags=["managing stock"],
+    responses={**CLINIC, 409: error_response("Would go below what is reserved for booked visits")},
+)
+async def adjust(clinic_id: ClinicId, body: AdjustmentIn, uow: UnitOfWork, principal: Manager) -> LotOut:
+    """Damaged packaging, dropped or contaminated, opened but unused, expired disposal, count
+    correction. Never below zero (422) or below what is reserved (409)."""
+    principal.ensure_clinic(clinic_id)
+    lot = await movements.adjust(
+        uow, clinic_id=clinic_id, lot_id=body.lot_id, change=body.change, reason=body.reason, actor=principal.subject
+    )
+    return LotOut.of(lot)
+
+
+class CountLineIn(RequestModel):
+    lot_id: UUID
+    counted: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=3)]
+
+
+class CountIn(RequestModel):
+    lines: list[CountLineIn] = Field(min_length=1, max_length=500)
+
+
+@router.post("/clinics/{clinic_id}/counts", summary="Submit a stock count", tags=["managing stock"],
+             responses={**CLINIC, 409: error_response("A count below what is reserved")})  # fmt: skip
+async def submit_count(clinic_id: ClinicId, body: CountIn, uow: UnitOfWork, principal: Manager) -> list[LotOut]:
+    """Counted quantities per lot; every variance becomes a `count_correction` in the ledger. All
+    lines or none."""
+    principal.ensure_clinic(clinic_id)
+    lots = await movements.count(
+        uow,
+        clinic_id=clinic_id,
+        lines=[movements.Counted(lot_id=line.lot_id, counted=line.counted) for line in body.lines],
+        actor=principal.subject,
+    )
+    return [LotOut.of(lot) for lot in lots]
+
+
+class TransferIn(RequestModel):
+    to_clinic_id: UUID
+    lot_id: UUID
+    quantity: Quantity
+
+
+class TransferOut(BaseModel):
+    id: UUID
+    from_clinic_id: UUID
+    to_clinic_id: UUID
+    item_id: UUID
+    lot_number: str
+    expires_on: date
+    quantity: Decimal
+    status: Literal["in_transit", "received"]
+    sent_by: str
+    sent_at: datetime
+    received_by: str | None
+    received_at: datetime | None
+
+    @classmethod
+    def of(cls, transfer: Transfer) -> Self:
+        return cls.model_validate(transfer, from_attributes=True)
+
+
+@router.post("/clinics/{clinic_id}/transfers", status_code=201, summary="Send stock to another clinic",
+             tags=["managing stock"], responses=CLINIC)  # fmt: skip
+async def send_transfer(clinic_id: ClinicId, body: TransferIn, uow: UnitOfWork, principal: Manager) -> TransferOut:
+    """Leaves this clinic's stock now; in transit until the other clinic receives it."""
+    principal.ensure_clinic(clinic_id)
+    transfer = await movements.send_transfer(
+        uow, from_clinic_id=clinic_id, to_clinic_id=body.to_clinic_id, lot_id=body.lot_id, quantity=body.quantity,
+        actor=principal.subject,
+    )  # fmt: skip
+    return TransferOut.of(transfer)
+
+
+@router.post("/clinics/{clinic_id}/transfers/{transfer_id}/receive", summary="Receive a transfer",
+             tags=["managing stock"], responses={**CLINIC, 409: error_response("Received already")})  # fmt: skip
+async def receive_transfer(clinic_id: ClinicId, transfer_id: UUID, uow: UnitOfWork, principal: Manager) -> LotOut:
+    principal.ensure_clinic(clinic_id)
+    lot = await movements.receive_transfer(uow, transfer_id=transfer_id, clinic_id=clinic_id, actor=principal.subject)
+    return LotOut.of(lot)
+
+
+@router.get("/clinics/{clinic_id}/transfers", summary="Transfers from and to the clinic", tags=["managing stock"],
+            responses=CLINIC)  # fmt: skip
+async def clinic_transfers(
+    clinic_id: ClinicId,
+    uow: UnitOfWork,
+    principal: Manager,
+    page: PageParams,
+    status: Annotated[Literal["in_transit", "received"] | None, Query()] = None,
+) -> Page[TransferOut]:
+    principal.ensure_clinic(clinic_id)
+    transfers = await movements.list_transfers(uow, clinic_id=clinic_id, status=status, offset=page.offset,
+                                               limit=page.fetch)  # fmt: skip
+    return Page[TransferOut].of([TransferOut.of(t) for t in transfers], page)
+
+
+class ReorderPointIn(RequestModel):
+    level: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=3)]
+
+
+@router.put("/clinics/{clinic_id}/reorder-points/{item_id}", summary="Set an item's reorder point",
+            tags=["alerts"], responses=CLINIC)  # fmt: skip
+async def set_reorder_point(
+    clinic_id: ClinicId, item_id: UUID, body: ReorderPointIn, uow: UnitOfWork, principal: Manager
+) -> ReorderPointIn:
+    """`stock low` goes out once each time the clinic's available stock of the item falls below it."""
+    principal.ensure_clinic(clinic_id)
+    await movements.set_reorder_point(uow, clinic_id=clinic_id, item_id=item_id, level=body.level)
+    return body
+
+
+class ForecastDayOut(BaseModel):
+    day: date
+    usable: Decimal = Field(description="on hand in lots still valid that day, not quarantined or recalled")
+    committed: Decimal = Field(description="reserved for visits that day or later")
+    free: Decimal
+
+
+class ItemForecastOut(BaseModel):
+    item_id: UUID
+    first_shortfall: date | None
+    days: list[ForecastDayOut]
+
+
+@router.get("/clinics/{clinic_id}/forecast", summary="Reserved demand against usable stock", tags=["alerts"],
+            responses=CLINIC)  # fmt: skip
+async def clinic_forecast(
+    clinic_id: ClinicId,
+    uow: UnitOfWork,
+    principal: Manager,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> list[ItemForecastOut]:
+    """Per item and day: what is still usable that day against the kits reserved for visits from
+    that day on; `first_shortfall` is the first day the second exceeds the first."""
+    principal.ensure_clinic(clinic_id)
+    projection = await alerts.forecast(uow, clinic_id=clinic_id, days=days)
+    return [
+        ItemForecastOut(
+            item_id=item_id,
+            first_shortfall=short.day if (short := first_shortfall(item_days)) else None,
+            days=[ForecastDayOut(day=d.day, usable=d.usable, committed=d.committed, free=d.free) for d in item_days],
+        )
+        for item_id, item_days in projection.items()
+    ]
+
+
+class RecallIn(RequestModel):
+    item_id: UUID
+    lot_number: str = Field(min_length=1, max_length=20)
+    reason_code: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_]+$")
+
+
+class AffectedOut(BaseModel):
+    appointment_id: UUID
+    clinic_id: UUID
+
+
+class RecallOut(BaseModel):
+    recall_id: UUID
+    quarantined: dict[UUID, Decimal] = Field(description="per clinic, the quantity now quarantined")
+    reallocated_appointments: list[UUID] = Field(description="future visits whose kit moved to other lots")
+    short_appointments: list[UUID] = Field(description="future visits left short (a shortfall was announced)")
+    treated_appointments: list[AffectedOut] = Field(description="completed visits treated with this lot")
+
+
+@router.post(
+    "/recalls",
+    status_code=201,
+    summary="Recall a lot across the chain",
+    tags=["recalls"],
+    responses={404: error_response("No clinic holds this lot"), 409: error_response("Recalled before")},
+)
+async def recall(body: RecallIn, uow: UnitOfWork, principal: Admin) -> RecallOut:
+    outcome = await recalls.recall_lot(
+        uow, item_id=body.item_id, lot_number=body.lot_number, reason_code=body.reason_code, actor=principal.subject
+    )
+    return RecallOut(
+        recall_id=outcome.recall_id,
+        quarantined=outcome.quarantined,
+        reallocated_appointments=outcome.reallocated,
+        short_appointments=outcome.short,
+        treated_appointments=[AffectedOut(appointment_id=a, clinic_id=c) for a, c in outcome.treated],
+    )
 
 
 ROUTERS = (clinic_projection_router(), router)

@@ -41,6 +41,29 @@ class LotExpired(InvalidInput):
     code = "lot_expired"
 
 
+class BelowReserved(Conflict):
+    """Stock may not fall below what is reserved for booked visits (or quarantined)."""
+
+    code = "stock_below_reserved"
+
+
+class InvalidTransfer(InvalidInput):
+    code = "invalid_transfer"
+
+
+class TransferNotFound(NotFound):
+    code = "transfer_not_found"
+
+
+class TransferAlreadyReceived(Conflict):
+    code = "transfer_already_received"
+
+
+AdjustmentReason = Literal[
+    "damaged_packaging", "dropped_or_contaminated", "opened_unused", "expired_disposal", "count_correction"
+]
+
+
 class LotDetailsConflict(Conflict):
     """The same lot number arrived again with another expiry date: one of the two is wrong."""
 
@@ -85,3 +108,19 @@ class Lot:
     @property
     def available(self) -> Decimal:
         return self.on_hand - self.reserved - self.quarantined
+
+    def check_change(self, change: Decimal, *, field: str = "change") -> None:
+        """A manual change of what is on hand: never below zero, never below what is reserved or held."""
+        if change == 0:
+            raise InvalidQuantity("a change of zero changes nothing", field=field)
+        after = self.on_hand + change
+        if after < 0:
+            raise InvalidQuantity(
+                f"lot {self.lot_number} has {self.on_hand} on hand; it cannot go below zero", field=field
+            )
+        if after < self.reserved + self.quarantined:
+            raise BelowReserved(
+                f"lot {self.lot_number} has {self.reserved} reserved for booked visits and {self.quarantined} "
+                "quarantined; stock cannot go below that",
+                field=field,
+            )

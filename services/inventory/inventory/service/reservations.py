@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from clinic_shared.events import catalogue
 from clinic_shared.logging import get_logger
 from clinic_shared.messaging import HandlerContext
+from inventory.adapters.movements import MovementRepository
 from inventory.adapters.repositories import (
     Change,
     ItemRepository,
@@ -32,6 +33,7 @@ from inventory.domain.allocation import Allocated, LotStock, Need, Shortage, all
 from inventory.domain.items import Item
 from inventory.domain.kits import kit_for
 from inventory.domain.stock import Lot
+from inventory.service.alerts import announce_low_stock
 
 log = get_logger(__name__)
 SYSTEM = "inventory"
@@ -83,7 +85,7 @@ async def reserve_for_visit(event: catalogue.AppointmentRequested, ctx: HandlerC
     needs = [Need(item_id=line.item_id, quantity=line.quantity) for line in kit]
     lots = await saga.stock.lock_lots(clinic_id=event.clinic_id, item_ids=[need.item_id for need in needs])
     items = await saga.items.names([need.item_id for need in needs])
-    outcome = allocate(needs, [_stock_of(lot) for lot in lots], visit_day=visit_day)
+    outcome = allocate(needs, [stock_of(lot) for lot in lots], visit_day=visit_day)
     if isinstance(outcome, Shortage):
         await saga.reservations.set(
             appointment_id=event.appointment_id, status="unavailable", visit_day=visit_day,
@@ -119,8 +121,11 @@ async def reserve_for_visit(event: catalogue.AppointmentRequested, ctx: HandlerC
         catalogue.SuppliesReserved(
             appointment_id=event.appointment_id,
             clinic_id=event.clinic_id,
-            allocations=[_allocation(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome],
+            allocations=[allocation_fact(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome],
         )
+    )
+    await announce_low_stock(
+        MovementRepository(ctx.session), ctx.outbox, clinic_id=event.clinic_id, item_ids=[n.item_id for n in needs]
     )
 
 
@@ -134,7 +139,7 @@ async def _answer_again(saga: _Saga, reservation: Reservation) -> None:
                 appointment_id=reservation.appointment_id,
                 clinic_id=reservation.clinic_id,
                 allocations=[
-                    _allocation(lots[lot], quantity, items[item]) for lot, item, quantity in reservation.lines
+                    allocation_fact(lots[lot], quantity, items[item]) for lot, item, quantity in reservation.lines
                 ],
             )
         )
@@ -220,7 +225,7 @@ async def consume_on_completion(event: catalogue.AppointmentCompleted, ctx: Hand
         catalogue.SuppliesConsumed(
             appointment_id=event.appointment_id,
             clinic_id=event.clinic_id,
-            consumed=[_allocation(lot, quantity, items[lot.item_id]) for lot, quantity in consumed],
+            consumed=[allocation_fact(lot, quantity, items[lot.item_id]) for lot, quantity in consumed],
         )
     )
 
@@ -244,7 +249,7 @@ async def recheck_on_reschedule(event: catalogue.AppointmentRescheduled, ctx: Ha
     mine = {lot: quantity for lot, _, quantity in reservation.lines}
     outcome = allocate(
         [Need(item_id=item, quantity=quantity) for item, quantity in needs.items()],
-        [_stock_of(lot, plus=mine.get(lot.id, Decimal(0))) for lot in lots],
+        [stock_of(lot, plus=mine.get(lot.id, Decimal(0))) for lot in lots],
         visit_day=visit_day,
     )
     if isinstance(outcome, Shortage):
@@ -262,7 +267,7 @@ async def recheck_on_reschedule(event: catalogue.AppointmentRescheduled, ctx: Ha
         catalogue.SuppliesReserved(
             appointment_id=event.appointment_id,
             clinic_id=event.clinic_id,
-            allocations=[_allocation(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome],
+            allocations=[allocation_fact(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome],
         )
     )
 
@@ -291,7 +296,7 @@ def _usable(lot: Lot, quantity: Decimal, visit_day: date | None) -> bool:
     return in_date and not lot.recalled and lot.available >= quantity
 
 
-def _stock_of(lot: Lot, *, plus: Decimal = Decimal(0)) -> LotStock:
+def stock_of(lot: Lot, *, plus: Decimal = Decimal(0)) -> LotStock:
     return LotStock(
         lot_id=lot.id,
         item_id=lot.item_id,
@@ -302,7 +307,7 @@ def _stock_of(lot: Lot, *, plus: Decimal = Decimal(0)) -> LotStock:
     )
 
 
-def _allocation(lot: Lot, quantity: Decimal, item: Item) -> catalogue.LotAllocation:
+def allocation_fact(lot: Lot, quantity: Decimal, item: Item) -> catalogue.LotAllocation:
     return catalogue.LotAllocation(
         item_id=lot.item_id, lot_number=lot.lot_number, expires_on=lot.expires_on, quantity=quantity, unit=item.unit
     )
