@@ -16,6 +16,8 @@ import pytest
 
 from clinic_shared.auth import Role
 from clinic_shared.runtime import discover_services
+from clinic_shared.testing.journeys import book, bookable_clinic_with_supplies, receive, status_becomes, stock
+from clinic_shared.testing.messaging import eventually
 from clinic_shared.testing.plugin import TestEnvironment
 from clinic_shared.testing.processes import ServiceProcess, free_port, start, stop, wait_until_ready
 
@@ -76,6 +78,33 @@ async def test_a_clinic_created_on_booking_is_visible_in_inventory_and_notificat
         delays = await asyncio.wait_for(asyncio.gather(visible("inventory"), visible("notifications")), timeout=10)
 
     assert max(delays) < 1.0, f"visible after {delays[0]:.3f}s (inventory) and {delays[1]:.3f}s (notifications)"
+
+
+async def test_a_booking_is_confirmed_by_the_inventory_worker_and_released_on_cancel(
+    ready: dict[str, ServiceProcess], test_env: TestEnvironment
+) -> None:
+    """The saga with every process running: booking's API and relay, inventory's consumer and relay,
+    booking's consumer."""
+    async with (
+        httpx.AsyncClient(base_url=ready["booking-api"].url, timeout=5) as booking,
+        httpx.AsyncClient(base_url=ready["inventory-api"].url, timeout=5) as inventory,
+    ):
+        clinic = await bookable_clinic_with_supplies(booking, inventory, test_env)
+        await receive(inventory, clinic, "cartridge", "CT-SYS", 2)
+        await receive(inventory, clinic, "cream", "LC-SYS", 30)
+
+        booked = await book(booking, clinic, 10)
+        await status_becomes(booking, booked, "confirmed")
+        assert (await stock(inventory, clinic))["CT-SYS"]["reserved"] == "1.000"
+
+        link = {"Authorization": f"Bearer {booked['manage_token']}"}
+        cancelled = await booking.post(f"/appointments/{booked['appointment']['id']}/cancel", json={}, headers=link)
+        assert cancelled.status_code == 200, cancelled.text
+
+        async def released() -> bool:
+            return (await stock(inventory, clinic))["CT-SYS"]["reserved"] == "0.000"
+
+        await eventually(released, timeout_s=10, what="inventory to release the cancelled visit's kit")
 
 
 async def test_every_process_stops_cleanly_on_sigterm(ready: dict[str, ServiceProcess]) -> None:
