@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from clinic_shared.auth import Role
 from clinic_shared.db import create_session_factory
 from clinic_shared.testing.plugin import TestEnvironment
+from inventory.main import SERVICE
 from inventory.service.stock import reconcile
 
 pytestmark = pytest.mark.integration
@@ -162,7 +167,11 @@ async def test_stock_lists_filter_and_paginate(
 
 
 async def test_the_ledger_is_append_only_and_reconciliation_reports_drift_without_fixing_it(
-    inventory: httpx.AsyncClient, new_clinic: NewClinic, receive: Receive, engine: AsyncEngine
+    inventory: httpx.AsyncClient,
+    new_clinic: NewClinic,
+    receive: Receive,
+    engine: AsyncEngine,
+    test_env: TestEnvironment,
 ) -> None:
     clinic = await new_clinic()
     lot = await receive(clinic, clinic.cartridge, "CT-D", LATER, 4)
@@ -178,6 +187,15 @@ async def test_the_ledger_is_append_only_and_reconciliation_reports_drift_withou
 
     [drift] = [d for d in await reconcile(create_session_factory(engine)) if d["id"] == uuid.UUID(lot["id"])]
     assert (drift["on_hand"], drift["ledger_on_hand"]) == (5, 4)
+    command = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "inventory-reconcile"),
+        env={**os.environ, **test_env.environ(SERVICE)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(command.communicate(), timeout=60)
+    assert command.returncode == 1, err.decode()
+    assert lot["id"] in out.decode()
     stock = (await inventory.get(f"/clinics/{clinic.id}/stock", headers=clinic.manager)).json()["items"]
     assert stock[0]["on_hand"] == "5.000", "reconciliation reports; it changes nothing"
 
