@@ -6,7 +6,7 @@ rules (opening and working hours, the start grid) become real instants here, whe
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,8 +21,8 @@ from clinic_shared.errors import InvalidInput
 # Precision of the search for the moment the clocks change; zoneinfo offers no list of transitions.
 _TICK = timedelta(microseconds=1)
 _MINUTE = timedelta(minutes=1)
-# The end of what blocks a resource that does not exist (a clinic without rooms): no start is ever free.
-_NEVER = datetime.max.replace(tzinfo=UTC)
+# The bounds of what blocks a resource that does not exist (a clinic without rooms): no start is ever free.
+_EVER, _NEVER = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 
 
 class StartNotAware(InvalidInput):
@@ -167,6 +167,9 @@ def free_slots(
     `after` and `limit`: only starts later than `after`, and only the first `limit` of them."""
     bookable = _Bookable.of(resources, practitioner_id=practitioner_id, exclude=frozenset())
     offsets = _Offsets.of(phases)
+    # Starts at which no room or no device is free, worked out once as intervals rather than per start.
+    no_room_or_device = bookable.no_room_or_device(offsets)
+    blocked_from, blocked_until = [lo for lo, _ in no_room_or_device], [hi for _, hi in no_room_or_device]
     zone = clinic.timezone
     earliest, latest = _booking_window(clinic, now=now)
     first_day = max(first_day, earliest.astimezone(zone).date())
@@ -184,11 +187,17 @@ def free_slots(
                     continue
                 if start < resume:
                     continue  # the busy period that blocked an earlier start blocks this one too
-                practitioner_ids, resume = bookable.free_at(start, offsets=offsets, on_duty=on_duty)
-                if practitioner_ids:
-                    slots.append(Slot(start, start.astimezone(zone), practitioner_ids))
-                    if len(slots) == limit:
-                        return slots
+                blocking = bisect_right(blocked_until, start)
+                if blocking < len(blocked_until) and blocked_from[blocking] < start:
+                    resume = blocked_until[blocking]
+                    continue
+                practitioner_ids, until = _treating(on_duty, start + offsets.numbing, start + offsets.treated)
+                if not practitioner_ids:
+                    resume = until - offsets.numbing
+                    continue
+                slots.append(Slot(start, start.astimezone(zone), practitioner_ids))
+                if len(slots) == limit:
+                    return slots
     return slots
 
 
@@ -258,6 +267,7 @@ class _Timeline:
 
     def __init__(self, periods: Iterable[Period]) -> None:
         ordered = sorted((period for period in periods if period.start < period.end), key=lambda p: p.start)
+        self.periods = tuple(ordered)
         self._starts = [period.start for period in ordered]
         # Periods may nest (time off around a visit), so the latest end so far, not the previous end, decides.
         self._latest_ends = list(accumulate((period.end for period in ordered), max))
@@ -342,25 +352,13 @@ class _Bookable:
                 on_duty.append(_OnDuty(calendar.practitioner_id, shifts, blocked))
         return tuple(on_duty)
 
-    def free_at(
-        self, start: datetime, *, offsets: _Offsets, on_duty: tuple[_OnDuty, ...]
-    ) -> tuple[tuple[UUID, ...], datetime]:
-        """Practitioners free to treat at `start` (none when no room or no device is free), and the
-        first start worth checking next: every start before it meets a busy period that blocks this one."""
-        treating, treated, end = start + offsets.numbing, start + offsets.treated, start + offsets.total
-        free: tuple[UUID, ...] | None = None
-        if len(on_duty) == 1:
-            # One practitioner (a search naming them): one lookup, and most often what is busy.
-            free, until = _treating(on_duty, treating, treated)
-            if not free:
-                return (), until - offsets.numbing
-        if (rooms_busy_until := _all_busy_until(self.rooms, start, end)) is not None:
-            return (), rooms_busy_until
-        if (devices_busy_until := _all_busy_until(self.devices, treating, end)) is not None:
-            return (), devices_busy_until - offsets.numbing
-        if free is None:
-            free, until = _treating(on_duty, treating, treated)
-        return free, (start if free else until - offsets.numbing)
+    def no_room_or_device(self, offsets: _Offsets) -> list[tuple[datetime, datetime]]:
+        """The starts, as open intervals in order, at which every room or every device is busy."""
+        rooms = _all_blocked([busy for _, busy in self.rooms], offset=timedelta(0), length=offsets.total)
+        devices = _all_blocked(
+            [busy for _, busy in self.devices], offset=offsets.numbing, length=offsets.total - offsets.numbing
+        )
+        return _merged(sorted(rooms + devices))
 
 
 def _treating(on_duty: tuple[_OnDuty, ...], start: datetime, end: datetime) -> tuple[tuple[UUID, ...], datetime]:
@@ -377,16 +375,45 @@ def _treating(on_duty: tuple[_OnDuty, ...], start: datetime, end: datetime) -> t
     return tuple(free), until
 
 
-def _all_busy_until(resources: tuple[tuple[UUID, _Timeline], ...], start: datetime, end: datetime) -> datetime | None:
-    """None when one of the resources is free over [start, end); else the earliest instant before which
-    none can be."""
-    until = _NEVER
-    for _, busy in resources:
-        busy_until = busy.busy_until(start, end)
-        if busy_until is None:
-            return None
-        until = min(until, busy_until)
-    return until
+def _all_blocked(
+    timelines: list[_Timeline], *, offset: timedelta, length: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """Open intervals of the starts s at which [s + offset, s + offset + length) meets a busy period of
+    every one of the timelines (all of time when there are none)."""
+    blocked = [(_EVER, _NEVER)]
+    for timeline in timelines:
+        if length <= timedelta(0):
+            return []  # an empty phase meets nothing
+        # s is blocked by a busy period p exactly when p.start - offset - length < s < p.end - offset.
+        mine = _merged([(p.start - offset - length, p.end - offset) for p in timeline.periods])
+        blocked = _intersection(blocked, mine)
+    return blocked
+
+
+def _merged(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Open intervals sorted by start, merged where they overlap (touching ones leave their end free)."""
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in intervals:
+        if merged and lo < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _intersection(
+    a: list[tuple[datetime, datetime]], b: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    both, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            both.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return both
 
 
 def _first_free(resources: Iterable[tuple[UUID, _Timeline]], period: Period) -> UUID | None:

@@ -162,6 +162,13 @@ def test_a_busy_room_blocks_every_visit_that_would_need_it_from_numbing_to_turno
     assert _clocks(_search(resources)) == _except("09:45", "10:00", "10:15", "10:30", "10:45", "11:00")
 
 
+def test_a_visit_that_fits_exactly_between_two_others_in_the_room_is_offered() -> None:
+    # 90-minute visits: the room is free from 10:00 to 11:30 and nothing longer.
+    gap = (_between(MONDAY, "09:00", "10:00"), _between(MONDAY, "11:30", "13:00"))
+    clocks = _clocks(_search(_resources(rooms=(ResourceCalendar(ROOM, busy=gap),))))
+    assert [clock for clock in clocks if clock < "13:00"] == ["10:00"]
+
+
 def test_a_second_room_keeps_the_day_open_when_the_first_is_busy() -> None:
     busy_room = ResourceCalendar(ROOM, busy=(_between(MONDAY, "09:00", "17:00"),))
     assert _clocks(_search(_resources(rooms=(busy_room, ResourceCalendar(OTHER_ROOM))))) == WHOLE_DAY
