@@ -16,11 +16,12 @@ from booking.adapters.setup import treatment_of
 from booking.availability import DateRange, Period, PractitionerCalendar, ResourceCalendar, Resources
 from booking.domain.appointments import HOLDING
 from booking.domain.clinics import Clinic, ClinicNotFound
+from booking.domain.screening import ScreeningQuestion
 from booking.domain.treatments import Treatment, TreatmentNotFound
 
-# One statement, several JSON aggregates: the clinic, the treatment, closures, and per room, device
-# and practitioner of the clinic what keeps them busy inside the window. A practitioner's busy
-# periods come from every clinic: nobody treats in two places at once.
+# One statement, several JSON aggregates: the clinic, the treatment, closures, the screening
+# questions, and per room, device and practitioner of the clinic what keeps them busy inside the
+# window. A practitioner's busy periods come from every clinic: nobody treats in two places at once.
 #
 # Each busy list asks for exactly the overlap its resource's exclusion constraint checks (same
 # columns, same half-open range), so the constraint's GiST index finds those visits: the cost of a
@@ -34,6 +35,8 @@ _CALENDAR = text(
       (SELECT coalesce(json_agg(json_build_array(first_day, last_day)), '[]')
          FROM clinic_closures WHERE clinic_id = :clinic_id AND last_day >= :first_day AND first_day <= :last_day)
         AS closures,
+      (SELECT coalesce(json_agg(json_build_array(q.key, q.text, q.flags_when, q.effect) ORDER BY q.position), '[]')
+         FROM screening_questions q WHERE q.clinic_id = :clinic_id) AS screening,
       (SELECT coalesce(json_agg(json_build_object('id', r.id, 'busy',
           (SELECT coalesce(json_agg(json_build_array(a.starts_at, a.ends_at)), '[]')
              FROM appointments a
@@ -81,6 +84,7 @@ class Calendar:
     treatment: Treatment
     closures: tuple[DateRange, ...]
     resources: Resources
+    screening: tuple[ScreeningQuestion, ...]  # the clinic's questions, in order
 
 
 async def load_calendar(
@@ -121,6 +125,10 @@ async def load_calendar(
         clinic=clinic_of(_Record(row.clinic)),
         treatment=treatment_of({**row.treatment, "id": UUID(row.treatment["id"]), "clinic_id": clinic_id}),
         closures=tuple(DateRange(first=date.fromisoformat(a), last=date.fromisoformat(b)) for a, b in row.closures),
+        screening=tuple(
+            ScreeningQuestion(key=key, text=text, flags_when=flags_when, effect=effect)
+            for key, text, flags_when, effect in row.screening
+        ),
         resources=Resources(
             practitioners=tuple(_practitioner(p) for p in row.practitioners),
             rooms=tuple(ResourceCalendar(resource_id=UUID(r["id"]), busy=_periods(r["busy"])) for r in row.rooms),
