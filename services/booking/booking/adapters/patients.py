@@ -16,12 +16,17 @@ from clinic_shared.tables import outbox
 PAYLOAD_PATH: ColumnElement[Any] = literal_column("'{payload}'::text[]")
 
 
+# Built once and given the row as parameters: `.values(**row)` built a statement and its cache key
+# on every booking.
+_ADD = insert(patients)
+
+
 class PatientRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add(self, patient: Patient) -> None:
-        await self._session.execute(insert(patients).values(id=patient.id, **_values(patient)))
+        await self._session.execute(_ADD, {"id": patient.id, **_values(patient)})
 
     async def get(self, patient_id: UUID) -> Patient:
         row = (await self._session.execute(select(patients).where(patients.c.id == patient_id))).first()
