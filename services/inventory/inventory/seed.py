@@ -17,7 +17,7 @@ from inventory.adapters.tables import default_kit_lines, items, lots
 from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.domain.items import Item
 from inventory.domain.kits import Area, KitLine
-from inventory.service import stock
+from inventory.service import movements, stock
 
 CARTRIDGE = Item.define(
     name="Sterile cartridge, 12-pin", kind="cartridge", unit="each", needle_configuration="12-pin",
@@ -41,7 +41,15 @@ DEFAULT_KITS: dict[Area, tuple[tuple[Item, Decimal], ...]] = {
     "decolletage": ((CREAM, Decimal(3)),),
     "hands": ((NANO, Decimal(1)), (CREAM, Decimal(2))),
 }
-OPENING_STOCK = ((CARTRIDGE, 200), (NANO, 100), (CREAM, 2000), (GLOVES, 500))
+# Per item: (lot suffix, quantity, days to expiry) for the first demo clinic and for the others, and the
+# reorder point. Realistic rather than generous: the first clinic runs low on nano cartridges, and
+# every clinic has a cream lot close to expiry (the hourly sweep announces it).
+OPENING_STOCK: tuple[tuple[Item, tuple[tuple[str, int, int], ...], tuple[tuple[str, int, int], ...], int], ...] = (
+    (CARTRIDGE, (("A", 200, 540),), (("A", 120, 540), ("B", 40, 200)), 50),
+    (NANO, (("A", 4, 400),), (("A", 60, 400),), 10),
+    (CREAM, (("A", 1500, 540), ("SOON", 300, 20)), (("A", 900, 480), ("SOON", 150, 12)), 500),
+    (GLOVES, (("A", 500, 900),), (("A", 300, 900),), 100),
+)
 
 
 def uow(session_factory: SessionFactory) -> InventoryUnitOfWork:
@@ -51,30 +59,34 @@ def uow(session_factory: SessionFactory) -> InventoryUnitOfWork:
 async def seed_demo(session_factory: SessionFactory) -> None:
     ids = await _catalogue(session_factory)
     async with session_factory() as session:
-        has_defaults = await session.scalar(select(exists().select_from(default_kit_lines)))
+        areas_with_default = set(await session.scalars(select(default_kit_lines.c.area).distinct()))
         unstocked = list(
             await session.scalars(select(clinics.c.id).where(~exists().where(lots.c.clinic_id == clinics.c.id)))
         )
-    if not has_defaults:
-        for area, lines in DEFAULT_KITS.items():
+    for area, lines in DEFAULT_KITS.items():
+        if area not in areas_with_default:
             kit = [KitLine(item_id=ids[item.name], quantity=quantity) for item, quantity in lines]
             await stock.set_kit(uow(session_factory), clinic_id=None, area=area, lines=kit)
     now = datetime.now(UTC)
-    for clinic_id in unstocked:
-        for item, quantity in OPENING_STOCK:
-            await stock.receive(
-                uow(session_factory),
-                stock.Delivery(
-                    clinic_id=clinic_id,
-                    item_id=ids[item.name],
-                    lot_number=f"DEMO-{item.name.split(',')[0][:4].upper()}-1",
-                    expires_on=(now + timedelta(days=540)).date(),
-                    quantity=Decimal(quantity),
-                    supplier="Demo Supplies BV",
-                    received_by="demo-seed",
-                ),
-                margin_days=0,
-                now=now,
+    for number, clinic_id in enumerate(sorted(unstocked)):
+        for item, first_clinic, other_clinics, reorder_point in OPENING_STOCK:
+            for suffix, quantity, days in first_clinic if number == 0 else other_clinics:
+                await stock.receive(
+                    uow(session_factory),
+                    stock.Delivery(
+                        clinic_id=clinic_id,
+                        item_id=ids[item.name],
+                        lot_number=f"DEMO-{item.name.split(',')[0][:4].upper()}-{suffix}",
+                        expires_on=(now + timedelta(days=days)).date(),
+                        quantity=Decimal(quantity),
+                        supplier="Demo Supplies BV",
+                        received_by="demo-seed",
+                    ),
+                    margin_days=0,
+                    now=now,
+                )
+            await movements.set_reorder_point(
+                uow(session_factory), clinic_id=clinic_id, item_id=ids[item.name], level=Decimal(reorder_point)
             )
 
 

@@ -156,3 +156,15 @@ shortfall_alerts = Table(
     Column("on_date", Date, primary_key=True),
     Column("alerted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+opened_tubes = Table(
+    "opened_tubes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("lot_id", Uuid, ForeignKey("lots.id"), nullable=False),
+    Column("clinic_id", Uuid, nullable=False),
+    Column("grams_left", Numeric(8, 2), nullable=False),
+    Column("opened_by", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+)

@@ -40,7 +40,7 @@ from inventory.domain.stock import (
     TransferAlreadyReceived,
     TransferNotFound,
 )
-from inventory.service import alerts, movements, recalls
+from inventory.service import alerts, movements, recalls, tubes
 from inventory.service import stock as service
 from inventory.settings import InventorySettings
 
@@ -61,6 +61,9 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     TransferAlreadyReceived: 409,
     recalls.AlreadyRecalled: 409,
     service.BarcodeIncomplete: 422,
+    tubes.NotATube: 422,
+    tubes.TubeNotFound: 404,
+    tubes.NotEnoughLeft: 409,
 }
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -574,6 +577,49 @@ async def recall(body: RecallIn, uow: UnitOfWork, principal: Admin) -> RecallOut
         short_appointments=outcome.short,
         treated_appointments=[AffectedOut(appointment_id=a, clinic_id=c) for a, c in outcome.treated],
     )
+
+
+class OpenedTubeOut(BaseModel):
+    id: UUID
+    lot_id: UUID
+    lot_number: str
+    item_id: UUID
+    grams_left: Decimal
+    opened_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, tube: tubes.OpenedTube) -> Self:
+        return cls.model_validate(tube, from_attributes=True)
+
+
+class TubeUseIn(RequestModel):
+    grams: Annotated[Decimal, Field(gt=0, le=1000, max_digits=8, decimal_places=2)]
+
+
+@router.post("/clinics/{clinic_id}/lots/{lot_id}/open-tube", status_code=201, summary="Open a tube of cream",
+             tags=["managing stock"], responses=CLINIC)  # fmt: skip
+async def open_tube(clinic_id: ClinicId, lot_id: UUID, uow: UnitOfWork, principal: Staff) -> OpenedTubeOut:
+    """One tube leaves the lot's stock and is tracked by the grams left in it (numbing cream counted
+    in tubes)."""
+    principal.ensure_clinic(clinic_id)
+    return OpenedTubeOut.of(await tubes.open_tube(uow, clinic_id=clinic_id, lot_id=lot_id, actor=principal.subject))
+
+
+@router.post("/clinics/{clinic_id}/opened-tubes/{tube_id}/use", summary="Take grams from an opened tube",
+             tags=["managing stock"], responses={**CLINIC, 409: error_response("Not that much left")})  # fmt: skip
+async def use_tube(
+    clinic_id: ClinicId, tube_id: UUID, body: TubeUseIn, uow: UnitOfWork, principal: Staff
+) -> OpenedTubeOut:
+    principal.ensure_clinic(clinic_id)
+    return OpenedTubeOut.of(await tubes.use(uow, clinic_id=clinic_id, tube_id=tube_id, grams=body.grams))
+
+
+@router.get("/clinics/{clinic_id}/opened-tubes", summary="Opened tubes and the grams left",
+            tags=["managing stock"], responses=CLINIC)  # fmt: skip
+async def opened(clinic_id: ClinicId, uow: UnitOfWork, principal: Staff) -> list[OpenedTubeOut]:
+    principal.ensure_clinic(clinic_id)
+    return [OpenedTubeOut.of(tube) for tube in await tubes.open_tubes(uow, clinic_id=clinic_id)]
 
 
 ROUTERS = (clinic_projection_router(), router)

@@ -24,6 +24,7 @@ LedgerReason = Literal[
     "adjusted_count_correction",
     "transfer_out",
     "transfer_in",
+    "opened",
 ]
 
 

@@ -23,7 +23,7 @@ from inventory.domain.stock import (
 from inventory.service.alerts import announce_low_stock
 
 
-async def _clinic_lot(uow: InventoryUnitOfWork, clinic_id: UUID, lot_id: UUID, *, field: str = "lot_id") -> Lot:
+async def clinic_lot(uow: InventoryUnitOfWork, clinic_id: UUID, lot_id: UUID, *, field: str = "lot_id") -> Lot:
     """The lot, locked, if it is this clinic's (another clinic's lot is as unknown as no lot)."""
     try:
         lot = await uow.stock.lot(lot_id, for_update=True)
@@ -39,7 +39,7 @@ async def adjust(
 ) -> Lot:
     async with uow:
         await uow.stock.clinic_zone(clinic_id)
-        lot = await _clinic_lot(uow, clinic_id, lot_id)
+        lot = await clinic_lot(uow, clinic_id, lot_id)
         lot.check_change(change)
         await uow.stock.apply([Change(lot=lot, reason=f"adjusted_{reason}", actor=actor, on_hand=change)])  # type: ignore[arg-type]
         if change < 0:
@@ -68,7 +68,7 @@ async def count(uow: InventoryUnitOfWork, *, clinic_id: UUID, lines: Sequence[Co
         for index, line in enumerate(lines):
             if line.counted < 0:
                 raise InvalidQuantity("a count is zero or more", field=f"lines.{index}.counted")
-            lot = await _clinic_lot(uow, clinic_id, line.lot_id, field=f"lines.{index}.lot_id")
+            lot = await clinic_lot(uow, clinic_id, line.lot_id, field=f"lines.{index}.lot_id")
             variance = line.counted - lot.on_hand
             if variance:
                 lot.check_change(variance, field=f"lines.{index}.counted")
@@ -96,7 +96,7 @@ async def send_transfer(
     async with uow:
         await uow.stock.clinic_zone(from_clinic_id)
         await uow.stock.clinic_zone(to_clinic_id)
-        lot = await _clinic_lot(uow, from_clinic_id, lot_id)
+        lot = await clinic_lot(uow, from_clinic_id, lot_id)
         if lot.recalled:
             raise InvalidTransfer("this lot is recalled; it cannot be moved", field="lot_id")
         lot.check_change(-quantity, field="quantity")

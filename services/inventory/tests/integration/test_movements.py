@@ -277,3 +277,32 @@ async def test_a_recall_quarantines_everywhere_moves_future_kits_and_names_treat
         headers=alpha.manager,
     )
     assert moved.status_code == 422, "recalled stock does not move"
+
+
+async def test_an_opened_tube_of_cream_is_tracked_by_the_grams_left(
+    inventory: httpx.AsyncClient, new_clinic: NewClinic, receive: Receive, test_env: TestEnvironment
+) -> None:
+    clinic = await new_clinic()
+    tube_cream = await inventory.post(
+        "/items",
+        json={"name": "Lidocaine 4%, 30 g tube", "kind": "numbing_cream", "unit": "tube",
+              "active_ingredient": "lidocaine", "concentration_percent": "4", "tube_grams": "30"},
+        headers=test_env.auth_header(Role.ADMIN),
+    )  # fmt: skip
+    assert tube_cream.status_code == 201, tube_cream.text
+    lot = await receive(clinic, tube_cream.json()["id"], "TB-1", FAR, 2)
+    cartridges = await receive(clinic, clinic.cartridge, "CT-1", FAR, 2)
+
+    opened = await inventory.post(f"/clinics/{clinic.id}/lots/{lot['id']}/open-tube", headers=clinic.manager)
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["grams_left"] == "30.00"
+    assert (await _lots(inventory, clinic))["TB-1"]["on_hand"] == "1.000", "one tube left the shelf"
+    use = f"/clinics/{clinic.id}/opened-tubes/{opened.json()['id']}/use"
+    assert (await inventory.post(use, json={"grams": "12.5"}, headers=clinic.manager)).json()["grams_left"] == "17.50"
+    too_much = await inventory.post(use, json={"grams": "20"}, headers=clinic.manager)
+    assert (too_much.status_code, too_much.json()["code"]) == (409, "not_enough_left")
+    finished = await inventory.post(use, json={"grams": "17.5"}, headers=clinic.manager)
+    assert finished.json()["finished_at"] is not None
+    assert (await inventory.get(f"/clinics/{clinic.id}/opened-tubes", headers=clinic.manager)).json() == []
+    not_tube = await inventory.post(f"/clinics/{clinic.id}/lots/{cartridges['id']}/open-tube", headers=clinic.manager)
+    assert (not_tube.status_code, not_tube.json()["code"]) == (422, "not_a_tube")
