@@ -17,7 +17,7 @@ from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.domain.allocation import Need, Shortage, allocate
 from inventory.domain.stock import LotNotFound
 from inventory.service.alerts import announce_low_stock
-from inventory.service.reservations import allocation_fact, stock_of
+from inventory.service.reservations import allocation_fact, in_order, stock_of
 
 SYSTEM = "inventory"
 
@@ -123,7 +123,7 @@ async def _move_reservation(uow: InventoryUnitOfWork, appointment_id: UUID, reca
         catalogue.SuppliesReserved(
             appointment_id=appointment_id,
             clinic_id=reservation.clinic_id,
-            allocations=[allocation_fact(fresh[lot], quantity, items[item]) for lot, item, quantity in lines],
+            allocations=in_order([allocation_fact(fresh[lot], quantity, items[item]) for lot, item, quantity in lines]),
         )
     )
     return True

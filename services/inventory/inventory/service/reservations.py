@@ -121,7 +121,7 @@ async def reserve_for_visit(event: catalogue.AppointmentRequested, ctx: HandlerC
         catalogue.SuppliesReserved(
             appointment_id=event.appointment_id,
             clinic_id=event.clinic_id,
-            allocations=[allocation_fact(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome],
+            allocations=in_order([allocation_fact(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome]),
         )
     )
     await announce_low_stock(
@@ -138,9 +138,9 @@ async def _answer_again(saga: _Saga, reservation: Reservation) -> None:
             catalogue.SuppliesReserved(
                 appointment_id=reservation.appointment_id,
                 clinic_id=reservation.clinic_id,
-                allocations=[
-                    allocation_fact(lots[lot], quantity, items[item]) for lot, item, quantity in reservation.lines
-                ],
+                allocations=in_order(
+                    [allocation_fact(lots[lot], quantity, items[item]) for lot, item, quantity in reservation.lines]
+                ),
             )
         )
     elif reservation.status == "unavailable":
@@ -225,7 +225,7 @@ async def consume_on_completion(event: catalogue.AppointmentCompleted, ctx: Hand
         catalogue.SuppliesConsumed(
             appointment_id=event.appointment_id,
             clinic_id=event.clinic_id,
-            consumed=[allocation_fact(lot, quantity, items[lot.item_id]) for lot, quantity in consumed],
+            consumed=in_order([allocation_fact(lot, quantity, items[lot.item_id]) for lot, quantity in consumed]),
         )
     )
 
@@ -267,7 +267,7 @@ async def recheck_on_reschedule(event: catalogue.AppointmentRescheduled, ctx: Ha
         catalogue.SuppliesReserved(
             appointment_id=event.appointment_id,
             clinic_id=event.clinic_id,
-            allocations=[allocation_fact(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome],
+            allocations=in_order([allocation_fact(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome]),
         )
     )
 
@@ -311,3 +311,9 @@ def allocation_fact(lot: Lot, quantity: Decimal, item: Item) -> catalogue.LotAll
     return catalogue.LotAllocation(
         item_id=lot.item_id, lot_number=lot.lot_number, expires_on=lot.expires_on, quantity=quantity, unit=item.unit
     )
+
+
+def in_order(facts: list[catalogue.LotAllocation]) -> list[catalogue.LotAllocation]:
+    """One order for every answer about a kit (by item, then first expiry), so a repeated answer is
+    the same answer."""
+    return sorted(facts, key=lambda fact: (str(fact.item_id), fact.expires_on, fact.lot_number))
