@@ -76,7 +76,19 @@ async def _waitlist_caller(
     return await _patient_link_or_staff(request, credentials, manage_links.verify_waitlist, "waitlist link")
 
 
+async def _returning_patient(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> ManageGrant | None:
+    """On a public route: no token (a new patient), or the manage link of one of the patient's
+    earlier visits (a returning patient); any other token is refused."""
+    if credentials is None:
+        return None
+    configured: BookingSettings = request.app.state.settings
+    return manage_links.verify(configured.manage_link_secret.get_secret_value(), credentials.credentials)
+
+
 Caller = Annotated[ManageGrant | Principal, Depends(_caller)]
+ReturningPatient = Annotated[ManageGrant | None, Depends(_returning_patient)]
 WaitlistCaller = Annotated[WaitlistGrant | Principal, Depends(_waitlist_caller)]
 
 

@@ -12,7 +12,8 @@ from uuid import UUID
 from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, Field
 
-from booking.api.common import Caller, Strict, UnitOfWork, actor_for
+from booking import manage_links
+from booking.api.common import Caller, Settings, Strict, UnitOfWork, actor_for
 from booking.api.visits import AppointmentOut
 from booking.domain.appointments import LotUsed
 from booking.domain.areas import Area
@@ -69,10 +70,17 @@ async def cancel(appointment_id: AppointmentId, body: CancelIn, uow: UnitOfWork,
     return AppointmentOut.of(appointment)
 
 
+class MovedOut(AppointmentOut):
+    manage_token: str = Field(
+        description="a fresh manage link token, valid until 60 days after the new time (the old one keeps "
+        "working until its own expiry)"
+    )
+
+
 @router.post("/reschedule", summary="Move a visit", responses=ANSWERS)
 async def reschedule(
-    appointment_id: AppointmentId, body: RescheduleIn, uow: UnitOfWork, caller: Caller
-) -> AppointmentOut:
+    appointment_id: AppointmentId, body: RescheduleIn, uow: UnitOfWork, caller: Caller, settings: Settings
+) -> MovedOut:
     """Holds the new time and frees the old in one step; same rules as booking for the new time."""
     appointment = await service.reschedule_visit(
         uow,
@@ -82,7 +90,13 @@ async def reschedule(
         practitioner_id=body.practitioner_id,
         now=datetime.now(UTC),
     )
-    return AppointmentOut.of(appointment)
+    token = manage_links.issue(
+        settings.manage_link_secret.get_secret_value(),
+        appointment_id=appointment.id,
+        patient_id=appointment.patient_id,
+        visit_ends_at=appointment.ends_at,
+    )
+    return MovedOut(**AppointmentOut.of(appointment).model_dump(), manage_token=token)
 
 
 @router.post("/check-in", summary="Check the patient in", responses=ANSWERS)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
 from booking import manage_links
-from booking.api.common import Caller, ClinicId, Settings, Strict, UnitOfWork, actor_for
+from booking.api.common import Caller, ClinicId, ReturningPatient, Settings, Strict, UnitOfWork, actor_for
 from booking.domain.appointments import Appointment, Status
 from booking.domain.areas import Area
 from booking.domain.patients import Concern, HealthDetails
@@ -180,11 +180,14 @@ async def book(
     body: BookingIn,
     uow: UnitOfWork,
     settings: Settings,
+    returning: ReturningPatient,
     idempotency_key: Annotated[str | None, Header(alias=HEADER, max_length=255)] = None,
 ) -> JSONResponse:
     """Holds the time (no two visits can share a practitioner, room or device) and records the visit
     as `requested`; it is confirmed once the clinic's supplies are reserved, or rejected. Send an
-    `Idempotency-Key` to retry safely: the same key and body give the same answer."""
+    `Idempotency-Key` to retry safely: the same key and body give the same answer. A returning patient
+    sends the manage link token of an earlier visit as the bearer token: the visit is booked on the
+    same patient record, with the details given now (no token: a new record)."""
     secret = settings.manage_link_secret.get_secret_value()
 
     def answer(appointment: Appointment) -> dict[str, Any]:
@@ -217,8 +220,9 @@ async def book(
         screening_answers=body.screening_answers,
         course_sessions=body.course_sessions,
         now=datetime.now(UTC),
+        returning_patient_id=returning.patient_id if returning else None,
         idempotency=service.IdempotencyRequest(
-            scope="anonymous",
+            scope=f"patient:{returning.patient_id}" if returning else "anonymous",
             route="POST /appointments",
             key=idempotency_key,
             fingerprint=fingerprint(await request.body()),

@@ -136,3 +136,17 @@ class Patient:
             consent=consent,
             health=(health or HealthDetails()).checked(today=consent.given_at.date()),
         )
+
+    def booking_again(self, details: Patient) -> Patient:
+        """A returning patient books with their manage link: the details they give now (checked as at a
+        first booking, in `details`) replace the old ones on the same record; health details given now
+        replace the old ones only when any were given."""
+        if self.erased:
+            raise PatientNotFound("this patient's record was erased; book as a new patient", field="patient")
+        given_health = details.health != HealthDetails()
+        return replace(
+            details,
+            id=self.id,
+            revision=self.revision + 1,
+            health=details.health if given_health else self.health,
+        )

@@ -48,6 +48,22 @@ class PatientDetails:
     consent_text_version: str | None
     health: HealthDetails = field(default_factory=HealthDetails)
 
+    def as_patient(self, *, now: datetime) -> Patient:
+        """The patient these details describe, checked as at a first booking (a new record's id)."""
+        return Patient.at_first_booking(
+            display_name=self.display_name,
+            email=self.email,
+            phone=self.phone,
+            preferred_channel=self.preferred_channel,
+            locale=self.locale,
+            care_messages_consent=self.care_messages_consent,
+            marketing_consent=self.marketing_consent,
+            consent=Consent(text_version=self.consent_text_version, given_at=now)
+            if self.consent_text_version
+            else None,
+            health=self.health,
+        )
+
 
 @dataclass(frozen=True)
 class IdempotencyRequest:
@@ -183,8 +199,11 @@ async def book_visit(
     answer: Callable[[Appointment], dict[str, Any]],
     screening_answers: Mapping[str, bool] | None = None,
     course_sessions: int | None = None,
+    returning_patient_id: UUID | None = None,
 ) -> Booking:
-    """Hold the time and record the visit as `requested`; inventory's answer confirms or rejects it."""
+    """Hold the time and record the visit as `requested`; inventory's answer confirms or rejects it.
+    `returning_patient_id`: the patient of an earlier visit (from its manage link) books again on
+    the same record, with the details given now; otherwise a new record is made."""
     async with uow:
         if idempotency is not None:
             stored = await uow.idempotency.claim(
@@ -209,20 +228,12 @@ async def book_visit(
         phases = calendar.treatment.phases(areas)
         availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)
         outcome = screen(calendar.screening, screening_answers or {})
-        new_patient = Patient.at_first_booking(
-            display_name=patient.display_name,
-            email=patient.email,
-            phone=patient.phone,
-            preferred_channel=patient.preferred_channel,
-            locale=patient.locale,
-            care_messages_consent=patient.care_messages_consent,
-            marketing_consent=patient.marketing_consent,
-            consent=Consent(text_version=patient.consent_text_version, given_at=now)
-            if patient.consent_text_version
-            else None,
-            health=patient.health,
-        )
-        await uow.patients.add(new_patient)
+        new_patient = patient.as_patient(now=now)
+        if returning_patient_id is None:
+            await uow.patients.add(new_patient)
+        else:
+            new_patient = (await uow.patients.get(returning_patient_id)).booking_again(new_patient)
+            await uow.patients.save(new_patient)
         uow.outbox.add(contact_changed(new_patient))
         course = None
         if course_sessions is not None:

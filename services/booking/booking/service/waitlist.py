@@ -21,7 +21,6 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.adapters.waitlist import FreedTime
 from booking.domain.appointments import Actor, Appointment, IllegalTransition, SlotTaken
 from booking.domain.areas import Area
-from booking.domain.patients import Consent, Patient
 from booking.domain.screening import screen
 from booking.domain.staff import PractitionerNotFound
 from booking.domain.treatments import AreaNotOffered, TreatmentNotFound
@@ -75,19 +74,7 @@ async def join_waitlist(
         )
         ensure_practitioner(calendar, practitioner_id)
         today = now.astimezone(calendar.clinic.zone).date()
-        new_patient = Patient.at_first_booking(
-            display_name=patient.display_name,
-            email=patient.email,
-            phone=patient.phone,
-            preferred_channel=patient.preferred_channel,
-            locale=patient.locale,
-            care_messages_consent=patient.care_messages_consent,
-            marketing_consent=patient.marketing_consent,
-            consent=Consent(text_version=patient.consent_text_version, given_at=now)
-            if patient.consent_text_version
-            else None,
-            health=patient.health,
-        )
+        new_patient = patient.as_patient(now=now)
         entry = WaitlistEntry.join(
             clinic_id=clinic_id,
             patient_id=new_patient.id,

@@ -64,6 +64,9 @@ async def test_a_patient_moves_their_visit_and_the_old_time_is_free_again(
     assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "confirmed"
     assert moved.json()["starts_at"] != visit["appointment"]["starts_at"]
+    fresh = {"Authorization": f"Bearer {moved.json()['manage_token']}"}
+    read = await booking.get(f"/appointments/{visit['id']}", headers=fresh)
+    assert read.json()["starts_at"] == moved.json()["starts_at"], "the fresh link works for the moved visit"
     other = await booking.post("/appointments", json=place.body(place.at(10), areas=("face", "neck")))
     assert other.status_code == 201, "the old time was freed"
 

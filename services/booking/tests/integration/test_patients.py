@@ -187,3 +187,37 @@ async def test_only_admins_among_staff_erase_patients(
     patient_id = await _patient_of(test_env, booked)
     manager = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[uuid.UUID(place.clinic_id)])
     assert (await booking.post(f"/patients/{patient_id}/erase", headers=manager)).status_code == 403
+
+
+async def test_a_returning_patient_books_again_on_the_same_record_with_their_manage_link(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await new_bookable()
+    first = (await booking.post("/appointments", json=place.body(place.at(9)))).json()
+    link = {"Authorization": f"Bearer {first['manage_token']}"}
+    moved_house = place.body(place.at(11))
+    moved_house["patient"] |= {"email": "sam.new@example.org", "skin_type": 4}
+
+    again = await booking.post("/appointments", json=moved_house, headers=link)
+    stranger = await booking.post("/appointments", json=place.body(place.at(13)))
+    forged = await booking.post("/appointments", json=place.body(place.at(14)), headers={"Authorization": "Bearer x"})
+
+    assert again.status_code == 201, again.text
+    patient_id = await _patient_of(test_env, first)
+    assert await _patient_of(test_env, again.json()) == patient_id
+    assert await _patient_of(test_env, stranger.json()) != patient_id, "no token: a new record"
+    assert forged.status_code == 401
+    [row] = await _sql(test_env, "SELECT email, skin_type, revision FROM patients WHERE id = :id", id=patient_id)
+    assert (row.email, row.skin_type, row.revision) == ("sam.new@example.org", 4, 2)
+    revisions = await _sql(
+        test_env,
+        "SELECT body->'payload'->>'revision' AS revision FROM outbox"
+        " WHERE body->>'type' = 'booking.patient.contact_changed' AND body->'payload'->>'patient_id' = :id ORDER BY id",
+        id=str(patient_id),
+    )
+    assert [r.revision for r in revisions] == ["1", "2"], "notifications hear of the new address"
+
+    erased = await booking.post(f"/patients/{patient_id}/erase", headers=link)
+    assert erased.status_code == 200, erased.text
+    after_erasure = await booking.post("/appointments", json=place.body(place.at(15)), headers=link)
+    assert (after_erasure.status_code, after_erasure.json()["code"]) == (404, "patient_not_found")
