@@ -3,6 +3,7 @@ goes on, so the booking use case can pick another room, device or practitioner i
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -10,14 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from booking.adapters.appointments import SlotTakenBy
-from booking.adapters.tables import appointments, devices, rooms
+from booking.adapters.tables import SLOT_CONSTRAINTS, appointments, devices, rooms
 from booking.adapters.uow import BookingUnitOfWork
 from booking.availability import Allocation, Phases
-from booking.domain.appointments import Appointment
+from booking.domain.appointments import HOLDING, Appointment
 from clinic_shared.db import create_session_factory
 from clinic_shared.testing.plugin import TestEnvironment
 
@@ -79,3 +80,21 @@ async def test_a_taken_room_is_named_and_another_room_is_held_in_the_same_transa
             assert set(stored) == {held.id, second.id}
     finally:
         await engine.dispose()
+
+
+async def test_the_exclusion_constraints_count_exactly_the_statuses_the_domain_says_hold(
+    booking: httpx.AsyncClient, test_env: TestEnvironment
+) -> None:
+    # The calendar reads busy periods through these constraints' partial indexes, with HOLDING as
+    # its condition: a status added to one and not the other breaks double-booking or the index.
+    engine = create_async_engine(test_env.database_url("booking"))
+    try:
+        async with engine.connect() as connection:
+            definitions = await connection.scalars(
+                text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = ANY(:names)"),
+                {"names": sorted(SLOT_CONSTRAINTS)},
+            )
+            statuses = [set(re.findall(r"'(\w+)'::text", definition.split(" WHERE ")[1])) for definition in definitions]
+    finally:
+        await engine.dispose()
+    assert statuses == [set(HOLDING)] * len(SLOT_CONSTRAINTS)
