@@ -40,7 +40,7 @@ async def test_topology_declares_every_consumers_queues_before_any_worker_runs(
 
     output = clinic_ops(operator_env, "topology")
 
-    assert "inventory: exchange and 1 consumer queue set(s) declared" in output
+    assert "inventory: exchange and 2 consumer queue set(s) declared" in output
     connection = await aio_pika.connect(test_env.amqp_url)
     try:
         for definition in discover_services().values():

@@ -79,12 +79,15 @@ async def _waitlist_caller(
 async def _returning_patient(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
 ) -> ManageGrant | None:
-    """On a public route: no token (a new patient), or the manage link of one of the patient's
-    earlier visits (a returning patient); any other token is refused."""
+    """On a public route: no token (a new patient), the manage link of one of the patient's earlier
+    visits (a returning patient), or a staff token (the front desk booking for a caller: a new
+    record). An invalid token is refused, not ignored."""
     if credentials is None:
         return None
-    configured: BookingSettings = request.app.state.settings
-    return manage_links.verify(configured.manage_link_secret.get_secret_value(), credentials.credentials)
+    caller = await _patient_link_or_staff(request, credentials, manage_links.verify, "manage link")
+    if isinstance(caller, Principal) and caller.role not in STAFF_ROLES:
+        raise Forbidden("book without a token, or with a manage link or a staff token")
+    return caller if isinstance(caller, ManageGrant) else None
 
 
 Caller = Annotated[ManageGrant | Principal, Depends(_caller)]

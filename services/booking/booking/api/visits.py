@@ -170,6 +170,8 @@ class BookedOut(BaseModel):
     response_model=BookedOut,
     responses={
         404: error_response("Unknown clinic, treatment or practitioner"),
+        401: error_response("A bearer token was sent and is not valid"),
+        403: error_response("A token that is neither a manage link nor a staff token"),
         409: error_response("The time was taken (`details.alternatives` lists free ones) or the key is in use"),
         422: error_response("Bad request, or an Idempotency-Key reused with another body; `field` names it"),
         429: error_response("Too many requests; see Retry-After"),

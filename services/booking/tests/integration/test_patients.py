@@ -207,6 +207,16 @@ async def test_a_returning_patient_books_again_on_the_same_record_with_their_man
     assert await _patient_of(test_env, again.json()) == patient_id
     assert await _patient_of(test_env, stranger.json()) != patient_id, "no token: a new record"
     assert forged.status_code == 401
+    by_phone = await booking.post(
+        "/appointments",
+        json=place.body(place.at(14, 15)),
+        headers=test_env.auth_header(Role.FRONT_DESK, clinics=[uuid.UUID(place.clinic_id)]),
+    )
+    assert by_phone.status_code == 201, "the front desk books for a caller, as a new record"
+    as_patient_role = await booking.post(
+        "/appointments", json=place.body(place.at(15, 30)), headers=test_env.auth_header(Role.PATIENT)
+    )
+    assert as_patient_role.status_code == 403
     [row] = await _sql(test_env, "SELECT email, skin_type, revision FROM patients WHERE id = :id", id=patient_id)
     assert (row.email, row.skin_type, row.revision) == ("sam.new@example.org", 4, 2)
     revisions = await _sql(
