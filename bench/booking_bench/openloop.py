@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ class OpenLoopResult:
     failures: int  # transport errors and time-outs
     histogram: HdrHistogram  # latency from intended send time, us
     send_lag: HdrHistogram  # how late the generator itself sent, us (should stay small)
-    expected_status: int
+    expected_status: int | str
 
     @property
     def achieved_rate(self) -> float:
@@ -111,46 +111,72 @@ async def open_loop(
     timeout_s: float = 30.0,
 ) -> OpenLoopResult:
     """Send `rate` requests per second for `warmup_s + seconds`; record only those due after warm-up."""
-    loop = asyncio.get_running_loop()
     connector = aiohttp.TCPConnector(limit=max_connections)
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     headers = {"Content-Type": "application/json"}
+
+    async with aiohttp.ClientSession(base_url=base_url, connector=connector, timeout=timeout) as session:
+
+        async def send(index: int) -> str | None:
+            method, path, body = make_request(index)
+            try:
+                async with session.request(method, path, data=body, headers=headers) as response:
+                    await response.read()
+                    return str(response.status)
+            except (aiohttp.ClientError, TimeoutError):
+                return None
+
+        return await scheduled(
+            label=label,
+            call=send,
+            rate=rate,
+            warmup_s=warmup_s,
+            seconds=seconds,
+            expected_status=expected_status,
+            timeout_s=timeout_s,
+        )
+
+
+async def scheduled(
+    *,
+    label: str,
+    call: Callable[[int], Awaitable[str | None]],
+    rate: float,
+    warmup_s: float,
+    seconds: float,
+    expected_status: int | str,
+    timeout_s: float = 30.0,
+) -> OpenLoopResult:
+    """Start call i at t0 + i / rate, whatever the earlier calls do; `call` answers a status (None: it
+    failed). HTTP above; the inventory benchmark calls a handler in-process."""
+    loop = asyncio.get_running_loop()
     start = loop.time() + 0.05
     recorder = _Recorder(measure_from=start + warmup_s)
     end = recorder.measure_from + seconds
     interval = 1.0 / rate
 
-    async with aiohttp.ClientSession(base_url=base_url, connector=connector, timeout=timeout) as session:
+    async def fire(index: int, due: float) -> None:
+        recorder.sent(due, loop.time())
+        status = await call(index)
+        recorder.answered(due, loop.time(), status)
 
-        async def fire(index: int, due: float) -> None:
-            method, path, body = make_request(index)
-            recorder.sent(due, loop.time())
-            status: str | None
-            try:
-                async with session.request(method, path, data=body, headers=headers) as response:
-                    await response.read()
-                    status = str(response.status)
-            except (aiohttp.ClientError, TimeoutError):
-                status = None
-            recorder.answered(due, loop.time(), status)
-
-        tasks: set[asyncio.Task[None]] = set()
-        index = sent = 0
-        while (due := start + index * interval) < end:
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            # Send everything already due (after a late wake-up there may be several).
-            now = loop.time()
-            while due <= now and due < end:
-                task = asyncio.create_task(fire(index, due))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                sent += due >= recorder.measure_from
-                index += 1
-                due = start + index * interval
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout_s + 5)
+    tasks: set[asyncio.Task[None]] = set()
+    index = sent = 0
+    while (due := start + index * interval) < end:
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # Start everything already due (after a late wake-up there may be several).
+        now = loop.time()
+        while due <= now and due < end:
+            task = asyncio.create_task(fire(index, due))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            sent += due >= recorder.measure_from
+            index += 1
+            due = start + index * interval
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout_s + 5)
 
     return OpenLoopResult(
         label=label,

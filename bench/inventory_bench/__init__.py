@@ -1,0 +1,1 @@
+"""Inventory benchmarks (I1, I2 and the inventory latency rows); started by bench/inventory."""
