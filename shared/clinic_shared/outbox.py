@@ -134,6 +134,9 @@ class OutboxRelay:
         failures = 0
         try:
             while True:
+                # Cleared before claiming, not after: a NOTIFY that arrives while a batch is being
+                # published then wakes the next round at once instead of being wiped out.
+                self._wake.clear()
                 try:
                     claimed = await self.publish_pending()
                     failures = 0
@@ -148,7 +151,6 @@ class OutboxRelay:
                     await asyncio.sleep(min(0.5 * 2**failures, 10.0))
                     continue
                 if claimed < self._batch_size:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
         finally:

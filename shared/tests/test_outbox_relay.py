@@ -44,6 +44,31 @@ async def test_relay_wakes_on_notify_without_waiting_for_the_poll(harness: Harne
     assert time.monotonic() - started < 2, "published by the 30 s poll, not by NOTIFY"
 
 
+async def test_a_notify_arriving_while_the_relay_publishes_is_not_lost(harness: Harness) -> None:
+    """An event committed while the relay is busy publishing the previous batch must wake it again
+    at once, not wait for the poll: under steady load that is every event."""
+
+    class SlowRelay(OutboxRelay):
+        async def publish_pending(self) -> int:
+            claimed = await super().publish_pending()
+            if claimed:
+                await asyncio.sleep(0.3)  # still busy when the next event's NOTIFY arrives
+            return claimed
+
+    observer = await harness.observer()
+    harness.run_in_background(harness.relay(SlowRelay, poll_interval_s=30).run())
+    await asyncio.sleep(0.5)
+    await harness.emit(clinic_event())
+    await _next(observer, timeout_s=5)  # the relay is now in its 0.3 s of "publishing"
+
+    started = time.monotonic()
+    [second] = await harness.emit(clinic_event())
+    message = await _next(observer, timeout_s=10)
+
+    assert json.loads(message.body)["message_id"] == str(second.message_id)
+    assert time.monotonic() - started < 2, "the NOTIFY that came during publishing was dropped"
+
+
 async def test_relay_polls_when_no_notification_arrives(harness: Harness) -> None:
     observer = await harness.observer()
     async with harness.engine.begin() as connection:
