@@ -125,7 +125,13 @@ class ItemOut(ItemIn):
         )
 
 
-@router.post("/items", status_code=201, summary="Add an item to the catalogue", tags=["items"])
+@router.post(
+    "/items",
+    status_code=201,
+    summary="Add an item to the catalogue",
+    tags=["items"],
+    responses={409: error_response("Another item has this GTIN")},
+)
 async def add_item(body: ItemIn, uow: UnitOfWork, principal: Admin) -> ItemOut:
     """The chain's catalogue, shared by every clinic (admins)."""
     del principal
@@ -370,7 +376,12 @@ async def set_clinic_kit(
     return _kits_out(await service.set_kit(uow, clinic_id=clinic_id, area=area, lines=lines))
 
 
-@router.put("/kits/defaults/{area}", summary="Set the chain's default kit for an area", tags=["kits"])
+@router.put(
+    "/kits/defaults/{area}",
+    summary="Set the chain's default kit for an area",
+    tags=["kits"],
+    responses={404: error_response("Unknown item")},
+)
 async def set_default_kit(
     area: Area, body: Annotated[list[KitLineIn], Field(min_length=1, max_length=20)], uow: UnitOfWork, principal: Admin
 ) -> KitsOut:
@@ -455,8 +466,13 @@ class TransferOut(BaseModel):
         return cls.model_validate(transfer, from_attributes=True)
 
 
-@router.post("/clinics/{clinic_id}/transfers", status_code=201, summary="Send stock to another clinic",
-             tags=["managing stock"], responses=CLINIC)  # fmt: skip
+@router.post(
+    "/clinics/{clinic_id}/transfers",
+    status_code=201,
+    summary="Send stock to another clinic",
+    tags=["managing stock"],
+    responses={**CLINIC, 409: error_response("Would go below what is reserved for booked visits")},
+)
 async def send_transfer(clinic_id: ClinicId, body: TransferIn, uow: UnitOfWork, principal: Manager) -> TransferOut:
     """Leaves this clinic's stock now; in transit until the other clinic receives it."""
     principal.ensure_clinic(clinic_id)
@@ -597,8 +613,13 @@ class TubeUseIn(RequestModel):
     grams: Annotated[Decimal, Field(gt=0, le=1000, max_digits=8, decimal_places=2)]
 
 
-@router.post("/clinics/{clinic_id}/lots/{lot_id}/open-tube", status_code=201, summary="Open a tube of cream",
-             tags=["managing stock"], responses=CLINIC)  # fmt: skip
+@router.post(
+    "/clinics/{clinic_id}/lots/{lot_id}/open-tube",
+    status_code=201,
+    summary="Open a tube of cream",
+    tags=["managing stock"],
+    responses={**CLINIC, 409: error_response("Every tube of the lot is reserved")},
+)
 async def open_tube(clinic_id: ClinicId, lot_id: UUID, uow: UnitOfWork, principal: Staff) -> OpenedTubeOut:
     """One tube leaves the lot's stock and is tracked by the grams left in it (numbing cream counted
     in tubes)."""
