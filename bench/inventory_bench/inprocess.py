@@ -154,8 +154,8 @@ async def run(args: argparse.Namespace) -> int:
     if os.getloadavg()[0] > 1.0:
         log(f"warning: load average {os.getloadavg()[0]:.2f} before the run: other work competes for the cores")
     db = await asyncpg.connect(args.dsn)
-    # As the inventory worker builds its engine: pool_size plus as many overflow connections.
-    engine = create_engine(args.database_url, pool_size=args.pool_size, application_name="inventory-bench")
+    # As the inventory worker builds its engine, with as many connections as the raw pool may grow to.
+    engine = create_engine(args.database_url, pool_size=2 * args.pool_size, application_name="inventory-bench")
     factory = create_session_factory(engine)
     pool = await asyncpg.create_pool(args.dsn, min_size=args.pool_size, max_size=2 * args.pool_size)
     assert pool is not None
