@@ -73,6 +73,8 @@ class AppointmentRequested(AppointmentFacts):
     ends_at: AwareDatetime
     course_id: UUID | None = None
     session_number: int | None = Field(default=None, ge=1)
+    # The device's model, when the clinic recorded one: inventory reserves a cartridge that fits it.
+    device_model: str | None = Field(default=None, max_length=120)
 
 
 class AppointmentConfirmed(AppointmentFacts):

@@ -43,7 +43,7 @@ _CALENDAR = text(
             WHERE a.room_id = r.id AND tstzrange(a.starts_at, a.ends_at, '[)') && :window
               AND a.status IN :holding AND a.id IS DISTINCT FROM CAST(:ignoring AS uuid))) ORDER BY r.name), '[]')
          FROM rooms r WHERE r.clinic_id = :clinic_id AND r.active) AS rooms,
-      (SELECT coalesce(json_agg(json_build_object('id', d.id, 'busy',
+      (SELECT coalesce(json_agg(json_build_object('id', d.id, 'model', d.model, 'busy',
           (SELECT coalesce(json_agg(json_build_array(a.procedure_starts_at, a.ends_at)), '[]')
              FROM appointments a
             WHERE a.device_id = d.id AND tstzrange(a.procedure_starts_at, a.ends_at, '[)') && :window
@@ -85,6 +85,7 @@ class Calendar:
     closures: tuple[DateRange, ...]
     resources: Resources
     screening: tuple[ScreeningQuestion, ...]  # the clinic's questions, in order
+    device_models: dict[UUID, str | None]  # per device of the clinic, its model if recorded
 
 
 async def load_calendar(
@@ -134,6 +135,7 @@ async def load_calendar(
             rooms=tuple(ResourceCalendar(resource_id=UUID(r["id"]), busy=_periods(r["busy"])) for r in row.rooms),
             devices=tuple(ResourceCalendar(resource_id=UUID(d["id"]), busy=_periods(d["busy"])) for d in row.devices),
         ),
+        device_models={UUID(d["id"]): d["model"] for d in row.devices},
     )
 
 

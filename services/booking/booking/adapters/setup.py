@@ -36,6 +36,10 @@ class SetupRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    async def device_model(self, device_id: UUID) -> str | None:
+        model: str | None = await self._session.scalar(select(devices.c.model).where(devices.c.id == device_id))
+        return model
+
     async def add_resource(self, resource: Resource) -> None:
         table = _RESOURCE_TABLES[resource.kind]
         values: dict[str, Any] = {"id": resource.id, "clinic_id": resource.clinic_id, "name": resource.name}

@@ -139,7 +139,9 @@ async def book_next_session(
             uow, calendar=calendar, areas=course.areas, starts_at=starts_at, practitioner_id=practitioner_id,
             now=now, store=store,
         )  # fmt: skip
-        uow.outbox.add(requested(appointment))
+        uow.outbox.add(
+            requested(appointment, device_model=calendar.device_models.get(appointment.allocation.device_id))
+        )
         await uow.commit()
     return appointment
 

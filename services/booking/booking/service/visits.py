@@ -268,7 +268,9 @@ async def book_visit(
             uow, calendar=calendar, areas=areas, starts_at=starts_at, practitioner_id=practitioner_id, now=now,
             store=store,
         )  # fmt: skip
-        uow.outbox.add(requested(appointment))
+        uow.outbox.add(
+            requested(appointment, device_model=calendar.device_models.get(appointment.allocation.device_id))
+        )
         body = answer(appointment)
         if idempotency is not None:
             await uow.idempotency.remember(
@@ -360,8 +362,9 @@ def contact_changed(patient: Patient) -> catalogue.PatientContactChanged:
     )
 
 
-def requested(appointment: Appointment) -> catalogue.AppointmentRequested:
+def requested(appointment: Appointment, *, device_model: str | None) -> catalogue.AppointmentRequested:
     return catalogue.AppointmentRequested(
+        device_model=device_model,
         appointment_id=appointment.id,
         clinic_id=appointment.clinic_id,
         patient_id=appointment.patient_id,

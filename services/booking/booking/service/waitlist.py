@@ -155,7 +155,8 @@ async def accept_offer(
         if not await uow.appointments.decide(accepted, expected="offered", also=screened):
             raise IllegalTransition("the offer was changed meanwhile; reload it", field="status")
         await uow.waitlist.decide(entry.offer_answered(accepted=True), expected="offered")
-        uow.outbox.add(requested(accepted))
+        device_model = await uow.setup.device_model(accepted.allocation.device_id)
+        uow.outbox.add(requested(accepted, device_model=device_model))
         await uow.commit()
     return accepted
 

@@ -10,6 +10,7 @@ from typing import Literal
 from uuid import UUID
 
 from clinic_shared.errors import InvalidInput
+from inventory.domain.items import Item
 
 Area = Literal["face", "neck", "decolletage", "hands"]
 
@@ -43,3 +44,23 @@ def kit_for(areas: Iterable[Area], kits: Mapping[Area, Sequence[KitLine]]) -> li
         for line in lines:
             needed[line.item_id] = needed.get(line.item_id, Decimal(0)) + line.quantity
     return [KitLine(item_id=item, quantity=quantity) for item, quantity in needed.items()]
+
+
+def for_device(
+    lines: list[KitLine] | None, items: Mapping[UUID, Item], device_model: str | None
+) -> list[KitLine] | None:
+    """The kit for a visit on this device model: a cartridge line applies only when the cartridge fits
+    the model (a kit may list one cartridge per device model); other lines always apply. None when
+    the kit had cartridges and none fits: there is no kit for this device."""
+    if lines is None or device_model is None:
+        return lines
+    fitting = [
+        line
+        for line in lines
+        if items[line.item_id].kind != "cartridge"
+        or not items[line.item_id].fits_device_models
+        or device_model in items[line.item_id].fits_device_models
+    ]
+    had_cartridge = any(items[line.item_id].kind == "cartridge" for line in lines)
+    has_cartridge = any(items[line.item_id].kind == "cartridge" for line in fitting)
+    return fitting if has_cartridge or not had_cartridge else None

@@ -31,7 +31,7 @@ from inventory.adapters.repositories import (
 )
 from inventory.domain.allocation import Allocated, LotStock, Need, Shortage, allocate
 from inventory.domain.items import Item
-from inventory.domain.kits import kit_for
+from inventory.domain.kits import for_device, kit_for
 from inventory.domain.stock import Lot
 from inventory.service.alerts import announce_low_stock
 
@@ -71,6 +71,8 @@ async def reserve_for_visit(event: catalogue.AppointmentRequested, ctx: HandlerC
         await _answer_again(saga, reservation)
         return
     kit = kit_for(event.areas, await saga.kits.for_clinic(event.clinic_id))
+    items = await saga.items.names([line.item_id for line in kit or ()])
+    kit = for_device(kit, items, event.device_model)
     if kit is None:
         await saga.reservations.set(
             appointment_id=event.appointment_id, status="unavailable", visit_day=visit_day,
@@ -84,7 +86,6 @@ async def reserve_for_visit(event: catalogue.AppointmentRequested, ctx: HandlerC
         return
     needs = [Need(item_id=line.item_id, quantity=line.quantity) for line in kit]
     lots = await saga.stock.lock_lots(clinic_id=event.clinic_id, item_ids=[need.item_id for need in needs])
-    items = await saga.items.names([need.item_id for need in needs])
     outcome = allocate(needs, [stock_of(lot) for lot in lots], visit_day=visit_day)
     if isinstance(outcome, Shortage):
         await saga.reservations.set(

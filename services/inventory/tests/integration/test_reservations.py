@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from clinic_shared.auth import Role
 from clinic_shared.events import catalogue
+from clinic_shared.testing.plugin import TestEnvironment
 from inventory.adapters.repositories import ClinicNotKnown
 
 pytestmark = pytest.mark.integration
@@ -30,8 +32,11 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 VISIT = (datetime.now(UTC) + timedelta(days=10)).replace(hour=9, minute=0, second=0, microsecond=0)
 
 
-def requested(clinic: Any, *, starts_at: datetime = VISIT, areas: tuple[str, ...] = ("face",)) -> Any:
+def requested(
+    clinic: Any, *, starts_at: datetime = VISIT, areas: tuple[str, ...] = ("face",), device_model: str | None = None
+) -> Any:
     return catalogue.AppointmentRequested(
+        device_model=device_model,
         appointment_id=uuid.uuid4(),
         clinic_id=clinic.id,
         patient_id=uuid.uuid4(),
@@ -253,3 +258,39 @@ async def test_an_event_for_a_clinic_inventory_does_not_know_yet_is_retried_not_
     with pytest.raises(ClinicNotKnown):
         await deliver(event)  # the consumer sends it through its retry tiers, then to the error queue
     assert await answers(event.appointment_id) == []
+
+
+async def test_the_cartridge_reserved_is_one_that_fits_the_visits_device(
+    inventory: httpx.AsyncClient,
+    new_clinic: NewClinic,
+    receive: Receive,
+    deliver: Deliver,
+    answers: Answers,
+    test_env: TestEnvironment,
+) -> None:
+    clinic = await new_clinic()  # its own cartridge fits "Pen 4"
+    other = await inventory.post(
+        "/items",
+        json={"name": "Cartridge for Derma X", "kind": "cartridge", "unit": "each", "needle_configuration": "12-pin",
+              "fits_device_models": ["Derma X"]},
+        headers=test_env.auth_header(Role.ADMIN),
+    )  # fmt: skip
+    kit = [
+        {"item_id": clinic.cartridge, "quantity": "1"},
+        {"item_id": other.json()["id"], "quantity": "1"},
+        {"item_id": clinic.cream, "quantity": "3"},
+    ]
+    assert (await inventory.put(f"/clinics/{clinic.id}/kits/face", json=kit, headers=clinic.manager)).status_code == 200
+    far = VISIT.date() + timedelta(days=365)
+    await receive(clinic, clinic.cartridge, "PEN-1", far, 5)
+    await receive(clinic, other.json()["id"], "DX-1", far, 5)
+    await receive(clinic, clinic.cream, "LC-1", far, 50)
+
+    on_derma, on_unknown_model = requested(clinic, device_model="Derma X"), requested(clinic, device_model="Nova")
+    await deliver(on_derma)
+    await deliver(on_unknown_model)
+
+    [reserved] = await answers(on_derma.appointment_id)
+    assert sorted(a["lot_number"] for a in reserved["allocations"]) == ["DX-1", "LC-1"]
+    [refused] = await answers(on_unknown_model.appointment_id)
+    assert (refused["type"], refused["reason"]) == ("inventory.supplies.unavailable", "no_kit_defined")
