@@ -88,6 +88,11 @@ async def availability(
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
+class ConsentIn(Strict):
+    accepted: Literal[True] = Field(description="the patient read and accepted the consent text")
+    text_version: str = Field(min_length=1, max_length=32, examples=["2026-11"])
+
+
 class PatientIn(Strict):
     display_name: str = Field(min_length=1, max_length=120)
     email: str | None = Field(default=None, max_length=320, examples=["sam@example.org"])
@@ -100,10 +105,17 @@ class PatientIn(Strict):
     skin_type: Literal[1, 2, 3, 4, 5, 6] | None = Field(default=None, description="Fitzpatrick I-VI")
     concerns: list[Concern] = Field(default_factory=list, max_length=7)
 
-
-class ConsentIn(Strict):
-    accepted: Literal[True] = Field(description="the patient read and accepted the consent text")
-    text_version: str = Field(min_length=1, max_length=32, examples=["2026-11"])
+    def details(self, consent: ConsentIn) -> service.PatientDetails:
+        """What the booking (or the waitlist) records of the patient, health details apart."""
+        return service.PatientDetails(
+            consent_text_version=consent.text_version,
+            health=HealthDetails(
+                date_of_birth=self.date_of_birth,
+                skin_type=self.skin_type,
+                concerns=tuple(dict.fromkeys(self.concerns)),
+            ),
+            **self.model_dump(exclude={"date_of_birth", "skin_type", "concerns"}),
+        )
 
 
 class BookingIn(Strict):
@@ -210,15 +222,7 @@ async def book(
         areas=tuple(dict.fromkeys(body.areas)),
         starts_at=body.starts_at,
         practitioner_id=body.practitioner_id,
-        patient=service.PatientDetails(
-            consent_text_version=body.consent.text_version,
-            health=HealthDetails(
-                date_of_birth=body.patient.date_of_birth,
-                skin_type=body.patient.skin_type,
-                concerns=tuple(dict.fromkeys(body.patient.concerns)),
-            ),
-            **body.patient.model_dump(exclude={"date_of_birth", "skin_type", "concerns"}),
-        ),
+        patient=body.patient.details(body.consent),
         screening_answers=body.screening_answers,
         course_sessions=body.course_sessions,
         now=datetime.now(UTC),

@@ -16,10 +16,8 @@ from booking.api.common import ClinicId, SaneDate, Settings, Staff, Strict, Unit
 from booking.api.visits import AppointmentOut, BookedOut, ConsentIn, PatientIn
 from booking.domain.appointments import Actor, Appointment
 from booking.domain.areas import Area
-from booking.domain.patients import HealthDetails
 from booking.domain.waitlist import EntryStatus, WaitlistEntry
 from booking.manage_links import WaitlistGrant
-from booking.service import visits
 from booking.service import waitlist as service
 from clinic_shared.auth import STAFF_ROLES, Forbidden, Principal, Role
 from clinic_shared.pagination import Page, PageParams
@@ -142,15 +140,7 @@ async def join(clinic_id: ClinicId, body: JoinIn, uow: UnitOfWork, settings: Set
         practitioner_id=body.practitioner_id,
         first_day=body.first_day,
         last_day=body.last_day,
-        patient=visits.PatientDetails(
-            consent_text_version=body.consent.text_version,
-            health=HealthDetails(
-                date_of_birth=body.patient.date_of_birth,
-                skin_type=body.patient.skin_type,
-                concerns=tuple(dict.fromkeys(body.patient.concerns)),
-            ),
-            **body.patient.model_dump(exclude={"date_of_birth", "skin_type", "concerns"}),
-        ),
+        patient=body.patient.details(body.consent),
         now=datetime.now(UTC),
     )
     token = manage_links.issue_waitlist(
