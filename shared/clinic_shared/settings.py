@@ -85,3 +85,25 @@ class ServiceSettings(BaseSettings):
     @property
     def exchange_name(self) -> str:
         return f"{self.topology_prefix}{self.exchange}"
+
+
+class PatientLinkSettings(ServiceSettings):
+    """A service that signs or verifies patients' links (`clinic_shared.manage_links`): booking and
+    notifications share the secret, so a link in a message is one booking accepts."""
+
+    # Signs the links patients get to view, reschedule and cancel one appointment (or a waitlist entry).
+    manage_link_secret: SecretStr
+
+    @model_validator(mode="before")
+    @classmethod
+    def _development_link_secret(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("environment") == "development":
+            data.setdefault("manage_link_secret", "development-only-manage-link-secret")
+        return data
+
+    @model_validator(mode="after")
+    def _real_link_secret_outside_development(self) -> Self:
+        secret = self.manage_link_secret.get_secret_value()
+        if self.environment != "development" and (len(secret) < 32 or "development" in secret):
+            raise ValueError("manage_link_secret must be a random secret of at least 32 characters")
+        return self

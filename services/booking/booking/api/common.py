@@ -12,12 +12,12 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, AwareDatetime
 
-from booking import manage_links
 from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Actor, Appointment
-from booking.manage_links import ManageGrant, WaitlistGrant
 from booking.settings import BookingSettings
+from clinic_shared import manage_links
 from clinic_shared.auth import STAFF_ROLES, Forbidden, NotAuthenticated, Principal, Role, TokenVerifier, require_roles
+from clinic_shared.manage_links import ManageGrant, WaitlistGrant
 from clinic_shared.web import RequestModel
 
 

@@ -12,14 +12,14 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from booking import manage_links
 from booking.api.common import Caller, Settings, Strict, UnitOfWork
 from booking.api.visits import AppointmentOut, BookedOut, SlotOut
 from booking.domain.appointments import Actor, Appointment
 from booking.domain.courses import Course
-from booking.manage_links import ManageGrant
 from booking.service import courses as service
+from clinic_shared import manage_links
 from clinic_shared.auth import Forbidden, Principal, Role
+from clinic_shared.manage_links import ManageGrant
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(prefix="/courses/{course_id}", tags=["courses"], responses=ERROR_RESPONSES)

@@ -12,12 +12,12 @@ from uuid import UUID
 from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, Field
 
-from booking import manage_links
 from booking.api.common import Caller, Settings, Strict, UnitOfWork, actor_for
 from booking.api.visits import AppointmentOut
 from booking.domain.appointments import LotUsed
 from booking.domain.areas import Area
 from booking.service import lifecycle as service
+from clinic_shared import manage_links
 from clinic_shared.auth import Role
 from clinic_shared.web import ERROR_RESPONSES, error_response
 

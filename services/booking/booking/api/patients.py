@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field, StrictBool
 from booking.api.common import Caller, ClinicEditor, ClinicId, Staff, Strict, UnitOfWork
 from booking.domain.patients import Concern, Patient
 from booking.domain.screening import ScreeningQuestion
-from booking.manage_links import ManageGrant
 from booking.service import patients as service
 from booking.service import setup
 from clinic_shared.auth import Forbidden, Principal, Role, require_roles
+from clinic_shared.manage_links import ManageGrant
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(tags=["patients"], responses=ERROR_RESPONSES)

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
-from booking import manage_links
 from booking.api.common import Caller, ClinicId, ReturningPatient, Settings, Strict, UnitOfWork, actor_for
 from booking.domain.appointments import Appointment, Status
 from booking.domain.areas import Area
 from booking.domain.patients import Concern, HealthDetails
 from booking.service import visits as service
+from clinic_shared import manage_links
 from clinic_shared.auth import STAFF_ROLES
 from clinic_shared.idempotency import HEADER, fingerprint
 from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT

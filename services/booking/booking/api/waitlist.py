@@ -11,15 +11,15 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, StrictBool
 
-from booking import manage_links
 from booking.api.common import ClinicId, SaneDate, Settings, Staff, Strict, UnitOfWork, WaitlistCaller
 from booking.api.visits import AppointmentOut, BookedOut, ConsentIn, PatientIn
 from booking.domain.appointments import Actor, Appointment
 from booking.domain.areas import Area
 from booking.domain.waitlist import EntryStatus, WaitlistEntry
-from booking.manage_links import WaitlistGrant
 from booking.service import waitlist as service
+from clinic_shared import manage_links
 from clinic_shared.auth import STAFF_ROLES, Forbidden, Principal, Role
+from clinic_shared.manage_links import WaitlistGrant
 from clinic_shared.pagination import Page, PageParams
 from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
 from clinic_shared.web import ERROR_RESPONSES, error_response

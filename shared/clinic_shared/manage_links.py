@@ -1,9 +1,11 @@
 """Signed links that let a patient view, reschedule and cancel one appointment, or look after one
 waitlist entry (see the offer, accept or decline it, leave), without an account.
 
-The token is a JWT signed by booking itself (HS256, its own secret), scoped to one appointment or
-one waitlist entry and its patient; the two kinds have different audiences, so neither passes for
-the other. The identity provider's staff tokens are a separate matter.
+The token is a JWT (HS256) scoped to one appointment or one waitlist entry and its patient; the two
+kinds have different audiences, so neither passes for the other. It is a contract between booking,
+which verifies it, and the services that put it in front of patients (booking's answers,
+notifications' messages): they share the signing secret (`*_MANAGE_LINK_SECRET`), so it lives here.
+The identity provider's staff tokens are a separate matter.
 """
 
 from __future__ import annotations
