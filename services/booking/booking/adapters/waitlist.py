@@ -40,6 +40,22 @@ class WaitlistRepository:
             raise WaitlistEntryNotFound("no such waitlist entry", field="entry_id")
         return _entry(row._mapping)
 
+    async def lock_unless_busy(self, entry_id: UUID) -> WaitlistEntry | None:
+        """The entry, locked; None when another transaction holds it right now."""
+        row = (
+            await self._session.execute(
+                select(waitlist_entries).where(waitlist_entries.c.id == entry_id).with_for_update(skip_locked=True)
+            )
+        ).first()
+        return _entry(row._mapping) if row else None
+
+    async def try_lock_clinic(self, clinic_id: UUID) -> bool:
+        """The clinic's waitlist lock for this transaction, if no other transaction holds it."""
+        locked = await self._session.scalar(
+            select(func.pg_try_advisory_xact_lock(func.hashtextextended(f"waitlist:{clinic_id}", 0)))
+        )
+        return bool(locked)
+
     async def decide(self, entry: WaitlistEntry, *, expected: EntryStatus) -> bool:
         """Store a status change only if nobody changed the entry meanwhile."""
         result = await self._session.execute(
@@ -50,8 +66,8 @@ class WaitlistRepository:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def waiting_for(self, *, clinic_id: UUID, first_day: date, last_day: date) -> list[WaitlistEntry]:
-        """The clinic's queue for days overlapping [first_day, last_day], first come first; entries
-        another worker is deciding on right now are skipped, not waited for."""
+        """The clinic's queue for days overlapping [first_day, last_day], first come first, locked (the
+        caller holds the clinic's waitlist lock, so only a patient's own answer can hold one briefly)."""
         rows = await self._session.execute(
             select(waitlist_entries)
             .where(
@@ -61,7 +77,7 @@ class WaitlistRepository:
                 waitlist_entries.c.last_day >= first_day,
             )
             .order_by(waitlist_entries.c.joined_at, waitlist_entries.c.id)
-            .with_for_update(skip_locked=True)
+            .with_for_update()
         )
         return [_entry(row._mapping) for row in rows]
 
@@ -107,15 +123,14 @@ class WaitlistRepository:
         )
         return [(row.starts_at, row.ends_at) for row in rows]
 
-    async def claim_lapsed_offers(self, *, now: datetime, limit: int = 100) -> list[Appointment]:
+    async def entries_with_lapsed_offers(self, *, now: datetime, limit: int = 100) -> list[UUID]:
         rows = await self._session.execute(
-            select(appointments)
+            select(appointments.c.waitlist_entry_id)
             .where(appointments.c.status == "offered", appointments.c.offer_expires_at <= now)
             .order_by(appointments.c.offer_expires_at)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
-        return [appointment_from_row(row._mapping) for row in rows]
+        return [row.waitlist_entry_id for row in rows]
 
     async def claim_freed_times(self, *, limit: int = 50) -> list[FreedTime]:
         """Take the oldest freed times off the list; they return to it if the transaction rolls back."""

@@ -230,6 +230,10 @@ async def offer_freed_times(session_factory: SessionFactory, settings: BookingSe
             claimed = await uow.waitlist.claim_freed_times(limit=1)
             if not claimed:
                 break
+            # One worker at a time decides a clinic's offers. Another worker busy with the same
+            # clinic: leave (the rollback puts the freed time back) and let a later run offer it.
+            if not await uow.waitlist.try_lock_clinic(claimed[0].clinic_id):
+                break
             offers += await _offer(uow, claimed[0], now=now, hold_for=hold_for)
             await uow.commit()
     if lapsed or closed or offers:
@@ -237,12 +241,16 @@ async def offer_freed_times(session_factory: SessionFactory, settings: BookingSe
 
 
 async def _let_lapsed_offers_go(uow: BookingUnitOfWork, *, now: datetime) -> int:
+    """Locks in the order the patient's answer takes them (the entry, then its offer), skipping an
+    entry someone is answering right now: it is looked at again on the next run."""
     lapsed = 0
-    for offer in await uow.waitlist.claim_lapsed_offers(now=now):
+    for entry_id in await uow.waitlist.entries_with_lapsed_offers(now=now):
+        entry = await uow.waitlist.lock_unless_busy(entry_id)
+        offer = await uow.waitlist.open_offer(entry_id, for_update=True) if entry else None
+        if entry is None or offer is None or offer.offer_expires_at is None or offer.offer_expires_at > now:
+            continue
         if not await uow.appointments.decide(offer.lapsed(), expected="offered"):
             continue
-        assert offer.waitlist_entry_id is not None  # an offer always answers an entry (check constraint)
-        entry = await uow.waitlist.get(offer.waitlist_entry_id, for_update=True)
         if entry.status == "offered":
             await uow.waitlist.decide(entry.offer_answered(accepted=False), expected="offered")
         uow.outbox.add(

@@ -368,3 +368,25 @@ async def test_the_worker_makes_offers_on_its_own(
         return (await _entry(booking, joined))["status"] == "offered"
 
     await eventually(offered, what="the worker to offer the freed time")
+
+
+async def test_two_freed_times_handled_by_racing_workers_are_both_offered(
+    booking: httpx.AsyncClient,
+    test_env: TestEnvironment,
+    new_bookable: NewBookable,
+    engine: AsyncEngine,
+    run_job: Callable[[], Awaitable[None]],
+) -> None:
+    place, booked = await _full_day(booking, new_bookable)
+    entries = [await _join(booking, place, f"Patient {n}") for n in range(3)]
+    await _cancel(booking, test_env, booked[0])
+    await _cancel(booking, test_env, booked[4])
+
+    await asyncio.gather(run_job(), run_job())
+    await run_job()  # a freed time a busy worker put back is offered by the next run
+
+    statuses = [(await _entry(booking, joined))["status"] for joined in entries]
+    assert statuses == ["offered", "offered", "waiting"]
+    async with engine.connect() as connection:
+        backlog = await connection.scalar(text("SELECT count(*) FROM freed_times"))
+    assert backlog == 0
