@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from booking.adapters.tables import appointments, health_data_reads, patients
-from booking.domain.patients import Consent, HealthDetails, Patient, PatientNotFound
+from booking.domain.patients import Consent, HealthDetails, Patient, PatientChangedConcurrently, PatientNotFound
 from clinic_shared.tables import outbox
 
 PAYLOAD_PATH: ColumnElement[Any] = literal_column("'{payload}'::text[]")
@@ -28,14 +28,30 @@ class PatientRepository:
     async def add(self, patient: Patient) -> None:
         await self._session.execute(_ADD, {"id": patient.id, **_values(patient)})
 
-    async def get(self, patient_id: UUID) -> Patient:
-        row = (await self._session.execute(select(patients).where(patients.c.id == patient_id))).first()
+    async def get(self, patient_id: UUID, *, for_update: bool = False) -> Patient:
+        """`for_update`: locked until the transaction ends, for a use case that will change the record
+        (a returning patient's booking, an erasure): the two then never interleave."""
+        query = select(patients).where(patients.c.id == patient_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).first()
         if row is None:
             raise PatientNotFound("no such patient", field="patient_id")
         return _patient(row._mapping)
 
     async def save(self, patient: Patient) -> None:
-        await self._session.execute(update(patients).where(patients.c.id == patient.id).values(**_values(patient)))
+        """Store the next revision, only over the one it was made from and never over an erasure."""
+        result = await self._session.execute(
+            update(patients)
+            .where(
+                patients.c.id == patient.id,
+                patients.c.revision == patient.revision - 1,
+                patients.c.erased_at.is_(None),
+            )
+            .values(**_values(patient))
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise PatientChangedConcurrently("the patient's record changed meanwhile; try again", field="patient")
 
     async def forget_screening_answers(self, patient_id: UUID) -> None:
         await self._session.execute(

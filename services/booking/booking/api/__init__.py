@@ -41,6 +41,7 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     patients.InvalidContact: 422,
     patients.InvalidHealthDetails: 422,
     patients.PatientNotFound: 404,
+    patients.PatientChangedConcurrently: 409,
     course_rules.CourseNotFound: 404,
     course_rules.InvalidCourse: 422,
     course_rules.OutsideCourseWindow: 422,

@@ -76,22 +76,22 @@ async def _waitlist_caller(
     return await _patient_link_or_staff(request, credentials, manage_links.verify_waitlist, "waitlist link")
 
 
-async def _returning_patient(
+async def _booking_caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
-) -> ManageGrant | None:
-    """On a public route: no token (a new patient), the manage link of one of the patient's earlier
-    visits (a returning patient), or a staff token (the front desk booking for a caller: a new
-    record). An invalid token is refused, not ignored."""
+) -> ManageGrant | Principal | None:
+    """On a public booking route: no token (a new patient), the manage link of one of the patient's
+    earlier visits (a returning patient), or a staff token (the front desk booking for a caller: a
+    new record). An invalid token is refused, not ignored."""
     if credentials is None:
         return None
     caller = await _patient_link_or_staff(request, credentials, manage_links.verify, "manage link")
     if isinstance(caller, Principal) and caller.role not in STAFF_ROLES:
         raise Forbidden("book without a token, or with a manage link or a staff token")
-    return caller if isinstance(caller, ManageGrant) else None
+    return caller
 
 
 Caller = Annotated[ManageGrant | Principal, Depends(_caller)]
-ReturningPatient = Annotated[ManageGrant | None, Depends(_returning_patient)]
+BookingCaller = Annotated[ManageGrant | Principal | None, Depends(_booking_caller)]
 WaitlistCaller = Annotated[WaitlistGrant | Principal, Depends(_waitlist_caller)]
 
 

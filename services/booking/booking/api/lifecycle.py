@@ -19,6 +19,7 @@ from booking.domain.areas import Area
 from booking.service import lifecycle as service
 from clinic_shared import manage_links
 from clinic_shared.auth import Role
+from clinic_shared.manage_links import ManageGrant
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(prefix="/appointments/{appointment_id}", tags=["visits"], responses=ERROR_RESPONSES)
@@ -71,9 +72,9 @@ async def cancel(appointment_id: AppointmentId, body: CancelIn, uow: UnitOfWork,
 
 
 class MovedOut(AppointmentOut):
-    manage_token: str = Field(
-        description="a fresh manage link token, valid until 60 days after the new time (the old one keeps "
-        "working until its own expiry)"
+    manage_token: str | None = Field(
+        description="for the patient: a fresh manage link token, valid until 60 days after the new time (the "
+        "old one keeps working until its own expiry); null when staff moved the visit"
     )
 
 
@@ -90,12 +91,14 @@ async def reschedule(
         practitioner_id=body.practitioner_id,
         now=datetime.now(UTC),
     )
-    token = manage_links.issue(
-        settings.manage_link_secret.get_secret_value(),
-        appointment_id=appointment.id,
-        patient_id=appointment.patient_id,
-        visit_ends_at=appointment.ends_at,
-    )
+    token = None
+    if isinstance(caller, ManageGrant):
+        token = manage_links.issue(
+            settings.manage_link_secret.get_secret_value(),
+            appointment_id=appointment.id,
+            patient_id=appointment.patient_id,
+            visit_ends_at=appointment.ends_at,
+        )
     return MovedOut(**AppointmentOut.of(appointment).model_dump(), manage_token=token)
 
 

@@ -10,14 +10,15 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
-from booking.api.common import Caller, ClinicId, ReturningPatient, Settings, Strict, UnitOfWork, actor_for
+from booking.api.common import BookingCaller, Caller, ClinicId, Settings, Strict, UnitOfWork, actor_for
 from booking.domain.appointments import Appointment, Status
 from booking.domain.areas import Area
 from booking.domain.patients import Concern, HealthDetails
 from booking.service import visits as service
 from clinic_shared import manage_links
-from clinic_shared.auth import STAFF_ROLES
+from clinic_shared.auth import STAFF_ROLES, Principal
 from clinic_shared.idempotency import HEADER, fingerprint
+from clinic_shared.manage_links import ManageGrant
 from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
 from clinic_shared.web import error_response
 
@@ -170,7 +171,10 @@ class AppointmentOut(BaseModel):
 
 class BookedOut(BaseModel):
     appointment: AppointmentOut
-    manage_token: str = Field(description="bearer token for this appointment only (view, reschedule, cancel)")
+    manage_token: str | None = Field(
+        description="bearer token for this appointment only (view, reschedule, cancel); null when staff "
+        "acted for the patient, who receives their link in the confirmation"
+    )
     manage_path: str = Field(description="where the patient's page for this appointment lives")
 
 
@@ -194,7 +198,7 @@ async def book(
     body: BookingIn,
     uow: UnitOfWork,
     settings: Settings,
-    returning: ReturningPatient,
+    caller: BookingCaller,
     idempotency_key: Annotated[str | None, Header(alias=HEADER, max_length=255)] = None,
 ) -> JSONResponse:
     """Holds the time (no two visits can share a practitioner, room or device) and records the visit
@@ -204,10 +208,15 @@ async def book(
     same patient record, with the details given now (no token: a new record)."""
     secret = settings.manage_link_secret.get_secret_value()
 
+    returning = caller if isinstance(caller, ManageGrant) else None
+
     def answer(appointment: Appointment) -> dict[str, Any]:
-        token = manage_links.issue(
-            secret, appointment_id=appointment.id, patient_id=appointment.patient_id, visit_ends_at=appointment.ends_at
-        )
+        token = None
+        if not isinstance(caller, Principal):  # the link is the patient's, not the front desk's
+            token = manage_links.issue(
+                secret, appointment_id=appointment.id, patient_id=appointment.patient_id,
+                visit_ends_at=appointment.ends_at,
+            )  # fmt: skip
         booked = BookedOut(
             appointment=AppointmentOut.of(appointment),
             manage_token=token,

@@ -178,12 +178,14 @@ async def accept(
         screening_answers=body.screening_answers,
         now=datetime.now(UTC),
     )
-    token = manage_links.issue(
-        settings.manage_link_secret.get_secret_value(),
-        appointment_id=appointment.id,
-        patient_id=appointment.patient_id,
-        visit_ends_at=appointment.ends_at,
-    )
+    token = None
+    if isinstance(caller, WaitlistGrant):  # the link is the patient's, not the front desk's
+        token = manage_links.issue(
+            settings.manage_link_secret.get_secret_value(),
+            appointment_id=appointment.id,
+            patient_id=appointment.patient_id,
+            visit_ends_at=appointment.ends_at,
+        )
     return BookedOut(
         appointment=AppointmentOut.of(appointment), manage_token=token, manage_path=f"/manage/{appointment.id}"
     )

@@ -9,7 +9,7 @@ from typing import Literal, Self
 from uuid import UUID, uuid4
 
 from booking.domain.clinics import InvalidPhone, normalised_phone
-from clinic_shared.errors import InvalidInput, NotFound
+from clinic_shared.errors import Conflict, InvalidInput, NotFound
 
 Channel = Literal["email", "sms"]
 Concern = Literal[
@@ -45,6 +45,10 @@ class Consent:
 
 class PatientNotFound(NotFound):
     code = "patient_not_found"
+
+
+class PatientChangedConcurrently(Conflict):
+    code = "patient_changed_concurrently"
 
 
 class InvalidHealthDetails(InvalidInput):

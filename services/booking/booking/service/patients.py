@@ -49,7 +49,7 @@ async def read_screening(uow: BookingUnitOfWork, *, appointment_id: UUID, reader
 async def erase_patient(uow: BookingUnitOfWork, *, patient_id: UUID, now: datetime) -> Patient:
     """Personal and health data removed, appointments kept anonymised, and everyone told."""
     async with uow:
-        patient = await uow.patients.get(patient_id)
+        patient = await uow.patients.get(patient_id, for_update=True)
         if patient.erased:
             return patient
         erased = patient.erase(now=now)

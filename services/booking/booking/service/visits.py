@@ -232,7 +232,7 @@ async def book_visit(
         if returning_patient_id is None:
             await uow.patients.add(new_patient)
         else:
-            new_patient = (await uow.patients.get(returning_patient_id)).booking_again(new_patient)
+            new_patient = (await uow.patients.get(returning_patient_id, for_update=True)).booking_again(new_patient)
             await uow.patients.save(new_patient)
         uow.outbox.add(contact_changed(new_patient))
         course = None

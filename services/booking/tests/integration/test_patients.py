@@ -213,6 +213,7 @@ async def test_a_returning_patient_books_again_on_the_same_record_with_their_man
         headers=test_env.auth_header(Role.FRONT_DESK, clinics=[uuid.UUID(place.clinic_id)]),
     )
     assert by_phone.status_code == 201, "the front desk books for a caller, as a new record"
+    assert by_phone.json()["manage_token"] is None, "the patient's link is not handed to the front desk"
     as_patient_role = await booking.post(
         "/appointments", json=place.body(place.at(15, 30)), headers=test_env.auth_header(Role.PATIENT)
     )
