@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, StrictBool
 
-from booking.api.common import ClinicId, SaneDate, Settings, Staff, Strict, UnitOfWork, WaitlistCaller
+from booking.api.common import BookingCaller, ClinicId, SaneDate, Settings, Staff, Strict, UnitOfWork, WaitlistCaller
 from booking.api.visits import AppointmentOut, BookedOut, ConsentIn, PatientIn
 from booking.domain.appointments import Actor, Appointment
 from booking.domain.areas import Area
@@ -19,7 +19,7 @@ from booking.domain.waitlist import EntryStatus, WaitlistEntry
 from booking.service import waitlist as service
 from clinic_shared import manage_links
 from clinic_shared.auth import STAFF_ROLES, Forbidden, Principal, Role
-from clinic_shared.manage_links import WaitlistGrant
+from clinic_shared.manage_links import ManageGrant, WaitlistGrant
 from clinic_shared.pagination import Page, PageParams
 from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
 from clinic_shared.web import ERROR_RESPONSES, error_response
@@ -128,7 +128,9 @@ class AcceptIn(Strict):
         429: error_response("Too many requests; see Retry-After"),
     },
 )
-async def join(clinic_id: ClinicId, body: JoinIn, uow: UnitOfWork, settings: Settings) -> JoinedOut:
+async def join(
+    clinic_id: ClinicId, body: JoinIn, uow: UnitOfWork, settings: Settings, caller: BookingCaller
+) -> JoinedOut:
     """When a matching time frees up (a cancellation, a moved visit), the first patient waiting is
     offered it and it is held for them for a while; they accept or decline through their waitlist
     link. Public."""
@@ -142,6 +144,7 @@ async def join(clinic_id: ClinicId, body: JoinIn, uow: UnitOfWork, settings: Set
         last_day=body.last_day,
         patient=body.patient.details(body.consent),
         now=datetime.now(UTC),
+        returning_patient_id=caller.patient_id if isinstance(caller, ManageGrant) else None,
     )
     token = manage_links.issue_waitlist(
         settings.manage_link_secret.get_secret_value(),

@@ -65,9 +65,11 @@ async def join_waitlist(
     last_day: date,
     patient: PatientDetails,
     now: datetime,
+    returning_patient_id: UUID | None = None,
 ) -> WaitlistEntry:
     """Put the patient on the clinic's waitlist, unless times in their range are free right now (then
-    they are told which, to book one)."""
+    they are told which, to book one). A returning patient (a manage link of an earlier visit) waits
+    on their own record."""
     async with uow:
         calendar = await calendar_for(
             uow, clinic_id=clinic_id, treatment_id=treatment_id, first_day=first_day, last_day=last_day
@@ -106,7 +108,12 @@ async def join_waitlist(
                     ]
                 },
             )
-        await uow.patients.add(new_patient)
+        if returning_patient_id is None:
+            await uow.patients.add(new_patient)
+        else:
+            new_patient = (await uow.patients.get(returning_patient_id, for_update=True)).booking_again(new_patient)
+            await uow.patients.save(new_patient)
+            entry = replace(entry, patient_id=new_patient.id)
         uow.outbox.add(contact_changed(new_patient))
         await uow.waitlist.add(entry)
         await uow.commit()

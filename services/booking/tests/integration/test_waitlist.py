@@ -390,3 +390,21 @@ async def test_two_freed_times_handled_by_racing_workers_are_both_offered(
     async with engine.connect() as connection:
         backlog = await connection.scalar(text("SELECT count(*) FROM freed_times"))
     assert backlog == 0
+
+
+async def test_a_returning_patient_waits_on_their_own_record(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, engine: AsyncEngine
+) -> None:
+    place, booked = await _full_day(booking, new_bookable)
+    link = {"Authorization": f"Bearer {booked[0]['manage_token']}"}
+    joined = await booking.post(f"/clinics/{place.clinic_id}/waitlist", json=_join_body(place), headers=link)
+    assert joined.status_code == 201, joined.text
+    async with engine.connect() as connection:
+        same = await connection.scalar(
+            text(
+                "SELECT w.patient_id = a.patient_id FROM waitlist_entries w, appointments a"
+                " WHERE w.id = :entry AND a.id = :visit"
+            ),
+            {"entry": joined.json()["entry"]["id"], "visit": booked[0]["appointment"]["id"]},
+        )
+    assert same is True
