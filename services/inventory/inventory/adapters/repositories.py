@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Uuid, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from clinic_shared.db import violated_constraint
 from clinic_shared.errors import NotFound
 from clinic_shared.projections.clinics import clinics
 from inventory.adapters.tables import (
+    QUANTITY,
     clinic_kit_lines,
     default_kit_lines,
     items,
@@ -86,6 +88,27 @@ class ItemRepository:
         return {row.id: _item(row._mapping) for row in rows}
 
 
+# Built once: building a statement and its cache key on every call cost more CPU than its round trip.
+_LOCK_LOTS = (
+    select(lots)
+    .where(lots.c.clinic_id == bindparam("clinic_id"), lots.c.item_id == any_(bindparam("item_ids", type_=ARRAY(Uuid))))
+    .order_by(lots.c.id)
+    .with_for_update()
+)
+# Given one parameter set per change, in order: asyncpg sends them in one round trip, and each
+# UPDATE still sees the one before it (a lot may appear twice, e.g. released and consumed).
+_MOVE = (
+    update(lots)
+    .where(lots.c.id == bindparam("lot"))
+    .values(
+        on_hand=lots.c.on_hand + bindparam("on_hand_change", type_=QUANTITY),
+        reserved=lots.c.reserved + bindparam("reserved_change", type_=QUANTITY),
+        quarantined=lots.c.quarantined + bindparam("quarantined_change", type_=QUANTITY),
+    )
+)
+_RECORD = insert(ledger)
+
+
 class StockRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -148,29 +171,22 @@ class StockRepository:
     async def lock_lots(self, *, clinic_id: UUID, item_ids: Collection[UUID]) -> list[Lot]:
         """Every lot of these items at the clinic, locked in id order (no deadlock between two
         reservations locking the same lots): concurrent reservations of them queue here."""
-        rows = await self._session.execute(
-            select(lots)
-            .where(lots.c.clinic_id == clinic_id, lots.c.item_id.in_(list(item_ids)))
-            .order_by(lots.c.id)
-            .with_for_update()
-        )
+        rows = await self._session.execute(_LOCK_LOTS, {"clinic_id": clinic_id, "item_ids": list(item_ids)})
         return [_lot(row._mapping) for row in rows]
 
     async def apply(self, changes: Sequence[Change]) -> None:
         """Move the balances and write the ledger. A change that would break a balance rule fails in
         PostgreSQL's check constraints, and the whole transaction with it."""
-        for change in changes:
-            await self._session.execute(
-                update(lots)
-                .where(lots.c.id == change.lot.id)
-                .values(
-                    on_hand=lots.c.on_hand + change.on_hand,
-                    reserved=lots.c.reserved + change.reserved,
-                    quarantined=lots.c.quarantined + change.quarantined,
-                )
-            )
         await self._session.execute(
-            insert(ledger),
+            _MOVE,
+            [
+                {"lot": c.lot.id, "on_hand_change": c.on_hand, "reserved_change": c.reserved,
+                 "quarantined_change": c.quarantined}
+                for c in changes
+            ],
+        )  # fmt: skip
+        await self._session.execute(
+            _RECORD,
             [
                 {
                     "lot_id": c.lot.id,
