@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Uuid, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Date, Uuid, any_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -71,21 +71,21 @@ class ItemRepository:
         row = (await self._session.execute(select(items).where(items.c.id == item_id))).first()
         if row is None:
             raise ItemNotFound("no such item", field="item_id")
-        return _item(row._mapping)
+        return item_from_row(row._mapping)
 
     async def by_gtin(self, gtin: str) -> Item:
         row = (await self._session.execute(select(items).where(items.c.gtin == gtin))).first()
         if row is None:
             raise ItemNotFound("no item has this GTIN", field="barcode")
-        return _item(row._mapping)
+        return item_from_row(row._mapping)
 
     async def listed(self, *, offset: int, limit: int) -> list[Item]:
         rows = await self._session.execute(select(items).order_by(items.c.name, items.c.id).offset(offset).limit(limit))
-        return [_item(row._mapping) for row in rows]
+        return [item_from_row(row._mapping) for row in rows]
 
     async def names(self, item_ids: Collection[UUID]) -> dict[UUID, Item]:
         rows = await self._session.execute(select(items).where(items.c.id.in_(list(item_ids))))
-        return {row.id: _item(row._mapping) for row in rows}
+        return {row.id: item_from_row(row._mapping) for row in rows}
 
 
 # Built once: building a statement and its cache key on every call cost more CPU than its round trip.
@@ -343,6 +343,31 @@ class Reservation:
     lines: tuple[tuple[UUID, UUID, Decimal], ...]  # (lot id, item id, quantity)
 
 
+_SET_STATUS = (
+    update(reservations)
+    .where(reservations.c.appointment_id == bindparam("appointment"))
+    .values(
+        status=bindparam("status"),
+        updated_at=func.now(),
+        unavailable_reason=bindparam("reason"),
+        visit_day=func.coalesce(bindparam("visit_day", type_=Date), reservations.c.visit_day),  # None: unchanged
+    )
+)
+# A freshly claimed record has no lines to replace: its status and its lines in one statement.
+_RESERVE_FRESH = text(
+    """
+    WITH reserved AS (
+        UPDATE reservations SET status = 'reserved', visit_day = :visit_day, unavailable_reason = NULL,
+                                updated_at = now()
+         WHERE appointment_id = :appointment_id
+    )
+    INSERT INTO reservation_lines (appointment_id, lot_id, item_id, quantity)
+    SELECT :appointment_id, * FROM unnest(CAST(:lot_ids AS uuid[]), CAST(:item_ids AS uuid[]),
+                                          CAST(:quantities AS numeric[]))
+    """
+)
+
+
 class ReservationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -378,6 +403,21 @@ class ReservationRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def reserve_fresh(
+        self, *, appointment_id: UUID, visit_day: date, lines: Sequence[tuple[UUID, UUID, Decimal]]
+    ) -> None:
+        """`set(status="reserved", ...)` for a record claimed in this transaction (it has no lines yet)."""
+        await self._session.execute(
+            _RESERVE_FRESH,
+            {
+                "appointment_id": appointment_id,
+                "visit_day": visit_day,
+                "lot_ids": [lot for lot, _, _ in lines],
+                "item_ids": [item for _, item, _ in lines],
+                "quantities": [quantity for _, _, quantity in lines],
+            },
+        )
+
     async def set(
         self,
         *,
@@ -387,11 +427,9 @@ class ReservationRepository:
         unavailable_reason: str | None = None,
         lines: Sequence[tuple[UUID, UUID, Decimal]] | None = None,
     ) -> None:
-        values: dict[str, Any] = {"status": status, "updated_at": func.now(), "unavailable_reason": unavailable_reason}
-        if visit_day is not None:
-            values["visit_day"] = visit_day
         await self._session.execute(
-            update(reservations).where(reservations.c.appointment_id == appointment_id).values(**values)
+            _SET_STATUS,
+            {"appointment": appointment_id, "status": status, "visit_day": visit_day, "reason": unavailable_reason},
         )
         if lines is not None:
             await self._session.execute(
@@ -422,7 +460,7 @@ def _item_row(item: Item) -> dict[str, Any]:
     }
 
 
-def _item(row: Any) -> Item:
+def item_from_row(row: Any) -> Item:
     return Item(
         id=row["id"],
         name=row["name"],

@@ -24,6 +24,8 @@ async def announce_low_stock(
     movements: MovementRepository, outbox: Outbox, *, clinic_id: UUID, item_ids: Collection[UUID]
 ) -> None:
     """After a change that lowers what is available: `stock low` for items newly below their level."""
+    if not item_ids:
+        return
     today = datetime.now(UTC).date()
     for low in await movements.newly_low(clinic_id=clinic_id, item_ids=item_ids, today=today):
         outbox.add(

@@ -24,11 +24,11 @@ from inventory.adapters.movements import MovementRepository
 from inventory.adapters.repositories import (
     Change,
     ItemRepository,
-    KitRepository,
     Reservation,
     ReservationRepository,
     StockRepository,
 )
+from inventory.adapters.visit_request import claim_request
 from inventory.domain.allocation import Allocated, LotStock, Need, Shortage, allocate
 from inventory.domain.items import Item
 from inventory.domain.kits import for_device, kit_for
@@ -47,7 +47,6 @@ class _Saga:
         self.ctx = ctx
         self.stock = StockRepository(ctx.session)
         self.items = ItemRepository(ctx.session)
-        self.kits = KitRepository(ctx.session)
         self.reservations = ReservationRepository(ctx.session)
 
     async def visit_day(self, clinic_id: UUID, starts_at: datetime) -> date:
@@ -65,14 +64,17 @@ async def reserve_for_visit(event: catalogue.AppointmentRequested, ctx: HandlerC
     saga = _Saga(ctx)
     # Unknown clinic: raised before anything is written, so the message retries until the clinic's
     # own event has arrived (or lands in the error queue with the reason).
-    visit_day = await saga.visit_day(event.clinic_id, event.starts_at)
-    fresh, reservation = await saga.record(event.appointment_id, event.clinic_id)
-    if not fresh:
+    request = await claim_request(
+        ctx.session, appointment_id=event.appointment_id, clinic_id=event.clinic_id, areas=event.areas
+    )
+    if not request.fresh:
+        reservation = await saga.reservations.get(event.appointment_id)
+        assert reservation is not None  # claimed before
         await _answer_again(saga, reservation)
         return
-    kit = kit_for(event.areas, await saga.kits.for_clinic(event.clinic_id))
-    items = await saga.items.names([line.item_id for line in kit or ()])
-    kit = for_device(kit, items, event.device_model)
+    visit_day = event.starts_at.astimezone(ZoneInfo(request.zone)).date()
+    items = request.items
+    kit = for_device(kit_for(event.areas, request.kits), items, event.device_model)
     if kit is None:
         await saga.reservations.set(
             appointment_id=event.appointment_id, status="unavailable", visit_day=visit_day,
@@ -114,8 +116,8 @@ async def reserve_for_visit(event: catalogue.AppointmentRequested, ctx: HandlerC
             for a in outcome
         ]
     )  # fmt: skip
-    await saga.reservations.set(
-        appointment_id=event.appointment_id, status="reserved", visit_day=visit_day,
+    await saga.reservations.reserve_fresh(
+        appointment_id=event.appointment_id, visit_day=visit_day,
         lines=[(a.lot_id, a.item_id, a.quantity) for a in outcome],
     )  # fmt: skip
     ctx.outbox.add(
@@ -125,8 +127,12 @@ async def reserve_for_visit(event: catalogue.AppointmentRequested, ctx: HandlerC
             allocations=in_order([allocation_fact(by_id[a.lot_id], a.quantity, items[a.item_id]) for a in outcome]),
         )
     )
+    # Only items with a reorder point can become `stock low`; a clinic with none is spared the check.
     await announce_low_stock(
-        MovementRepository(ctx.session), ctx.outbox, clinic_id=event.clinic_id, item_ids=[n.item_id for n in needs]
+        MovementRepository(ctx.session),
+        ctx.outbox,
+        clinic_id=event.clinic_id,
+        item_ids=[need.item_id for need in needs if need.item_id in request.watched],
     )
 
 
