@@ -6,8 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from clinic_shared.projections.clinics import CLINIC_PROJECTION, clinic_projection_router
-from clinic_shared.runtime import ServiceDefinition
+from clinic_shared.projections.clinics import CLINIC_PROJECTION
+from clinic_shared.runtime import PeriodicJob, ServiceDefinition
+from notifications import api, consumers
+from notifications.service import sending
 from notifications.settings import NotificationsSettings
 
 SERVICE = ServiceDefinition(
@@ -19,8 +21,9 @@ SERVICE = ServiceDefinition(
     ),
     settings_class=NotificationsSettings,
     root=Path(__file__).resolve().parents[1],
-    routers=(clinic_projection_router(),),
-    consumers=(CLINIC_PROJECTION,),
+    routers=api.ROUTERS,
+    consumers=(CLINIC_PROJECTION, consumers.PATIENTS_AND_VISITS),
+    jobs=(PeriodicJob(name="send-due-messages", interval_s=1, run=sending.send_due),),
 )
 
 

@@ -1,0 +1,1 @@
+"""Notifications' database side: tables and repositories."""

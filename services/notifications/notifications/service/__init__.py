@@ -1,0 +1,1 @@
+"""Notifications' use cases: projecting booking's events, queueing messages, sending them."""

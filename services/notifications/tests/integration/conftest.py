@@ -1,0 +1,182 @@
+"""Notifications' integration fixtures: a real SMTP server (aiosmtpd) on 127.0.0.1, the service's
+database, booking's events handed to the consumer's handlers in their own transactions, and the
+sender job."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from clinic_shared.db import create_session_factory
+from clinic_shared.events import Envelope as EventEnvelope
+from clinic_shared.events import Event, catalogue
+from clinic_shared.messaging import HandlerContext
+from clinic_shared.outbox import Outbox
+from clinic_shared.projections.clinics import apply_clinic_changed
+from clinic_shared.testing.plugin import TestEnvironment
+from clinic_shared.testing.processes import free_port
+from notifications.consumers import PATIENTS_AND_VISITS
+from notifications.main import SERVICE, create_app
+from notifications.service import sending
+from notifications.settings import NotificationsSettings
+
+REFUSED = "refused@example.org"
+
+
+@dataclass
+class Inbox:
+    """What the SMTP server accepted; it refuses `REFUSED` with a permanent 550."""
+
+    received: list[EmailMessage] = field(default_factory=list)
+    controller: Controller | None = None
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address == REFUSED:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        self.received.append(email.message_from_bytes(content, policy=email.policy.default))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def stop(self) -> None:
+        """The mail server goes down."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def start(self, port: int) -> None:
+        """The mail server comes (back) up on `port` (aiosmtpd's controller cannot restart itself)."""
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.controller.start()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.received if m["To"] == address]
+
+
+@pytest.fixture(scope="session")
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port: int) -> Iterator[Inbox]:
+    handler = Inbox()
+    handler.start(smtp_port)
+    try:
+        yield handler
+    finally:
+        handler.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(test_env: TestEnvironment, service_databases: dict[str, str], smtp_port: int) -> NotificationsSettings:
+    configured = test_env.settings(SERVICE, smtp_port=smtp_port, retry_base_s=60, max_attempts=3)
+    assert isinstance(configured, NotificationsSettings)
+    return configured
+
+
+@pytest.fixture(scope="session")
+async def engine(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(test_env.database_url("notifications"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def notifications(settings: NotificationsSettings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifications.test") as c:
+        yield c
+    await app.state.engine.dispose()
+
+
+Deliver = Callable[[Event], Awaitable[None]]
+
+
+@pytest.fixture
+def deliver(engine: AsyncEngine) -> Deliver:
+    factory = create_session_factory(engine)
+
+    async def delivered(event: Event) -> None:
+        handler = PATIENTS_AND_VISITS.handlers.get(type(event)) or apply_clinic_changed  # type: ignore[call-overload]
+        async with factory() as session, session.begin():
+            outbox = Outbox(producer="notifications")
+            context = HandlerContext(
+                session=session, outbox=outbox, envelope=EventEnvelope.wrap(event, producer="booking")
+            )
+            await handler(event, context)
+            await outbox.flush(session)
+
+    return delivered
+
+
+@pytest.fixture
+def send(engine: AsyncEngine, settings: NotificationsSettings) -> Callable[[], Awaitable[None]]:
+    async def sent() -> None:
+        await sending.send_due(create_session_factory(engine), settings)
+
+    return sent
+
+
+@dataclass
+class Visit:
+    clinic_id: uuid.UUID
+    patient_id: uuid.UUID
+    appointment_id: uuid.UUID
+    starts_at: datetime
+    email: str
+
+    def confirmed(self) -> catalogue.AppointmentConfirmed:
+        return catalogue.AppointmentConfirmed(
+            appointment_id=self.appointment_id, clinic_id=self.clinic_id, patient_id=self.patient_id,
+            starts_at=self.starts_at, ends_at=self.starts_at + timedelta(minutes=75), areas=["face", "neck"],
+            practitioner_id=uuid.uuid4(),
+        )  # fmt: skip
+
+
+@pytest.fixture
+def new_visit(deliver: Deliver) -> Callable[..., Awaitable[Visit]]:
+    """A clinic and a patient notifications knows, and a visit not yet confirmed."""
+
+    async def made(*, care_consent: bool = True, address: str | None = None) -> Visit:
+        clinic_id, patient_id = uuid.uuid4(), uuid.uuid4()
+        await deliver(
+            catalogue.ClinicChanged(
+                clinic_id=clinic_id, revision=1, name="Canal District Skin Clinic",
+                address=catalogue.Address(line1="Herengracht 120", city="Amsterdam", postal_code="1015 BS",
+                                          country="NL"),
+                timezone="Europe/Amsterdam", phone="+31 20 555 0120",
+            )
+        )  # fmt: skip
+        recipient = address or f"patient-{patient_id.hex[:8]}@example.org"
+        await deliver(
+            catalogue.PatientContactChanged(
+                patient_id=patient_id, revision=1, display_name="Sam Patient", email=recipient,
+                preferred_channel="email", care_messages_consent=care_consent, marketing_consent=False,
+            )
+        )  # fmt: skip
+        starts_at = datetime(2027, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
+        return Visit(clinic_id, patient_id, uuid.uuid4(), starts_at, recipient)
+
+    return made
+
+
+def attachments(message: EmailMessage) -> dict[str, Any]:
+    return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
