@@ -140,6 +140,12 @@ class MovementRepository:
         )
         return recall_id if result.rowcount else None  # type: ignore[attr-defined]
 
+    async def is_recalled(self, *, item_id: UUID, lot_number: str) -> bool:
+        found = await self._session.scalar(
+            select(recalls.c.id).where(recalls.c.item_id == item_id, recalls.c.lot_number == lot_number)
+        )
+        return found is not None
+
     async def lots_numbered(self, *, item_id: UUID, lot_number: str) -> list[Any]:
         """Every clinic's lot of this item and number, locked."""
         rows = await self._session.execute(

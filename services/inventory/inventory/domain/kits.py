@@ -51,16 +51,18 @@ def for_device(
 ) -> list[KitLine] | None:
     """The kit for a visit on this device model: a cartridge line applies only when the cartridge fits
     the model (a kit may list one cartridge per device model); other lines always apply. None when
-    the kit had cartridges and none fits: there is no kit for this device."""
-    if lines is None or device_model is None:
-        return lines
-    fitting = [
+    the kit had cartridges and none fits: there is no kit for this device. With the model unknown,
+    the kit's first cartridge stands for the visit's one."""
+    if lines is None:
+        return None
+    cartridges = [line for line in lines if items[line.item_id].kind == "cartridge"]
+    if device_model is None:
+        return [line for line in lines if line not in cartridges or line is cartridges[0]]
+    fits = [
         line
-        for line in lines
-        if items[line.item_id].kind != "cartridge"
-        or not items[line.item_id].fits_device_models
-        or device_model in items[line.item_id].fits_device_models
+        for line in cartridges
+        if not items[line.item_id].fits_device_models or device_model in items[line.item_id].fits_device_models
     ]
-    had_cartridge = any(items[line.item_id].kind == "cartridge" for line in lines)
-    has_cartridge = any(items[line.item_id].kind == "cartridge" for line in fitting)
-    return fitting if has_cartridge or not had_cartridge else None
+    if cartridges and not fits:
+        return None
+    return [line for line in lines if line not in cartridges or line in fits]

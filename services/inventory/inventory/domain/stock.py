@@ -65,6 +65,12 @@ AdjustmentReason = Literal[
 ]
 
 
+class LotIsRecalled(Conflict):
+    """A delivery of a recalled lot is refused at the door."""
+
+    code = "lot_recalled"
+
+
 class LotDetailsConflict(Conflict):
     """The same lot number arrived again with another expiry date: one of the two is wrong."""
 

@@ -127,9 +127,18 @@ async def receive_transfer(uow: InventoryUnitOfWork, *, transfer_id: UUID, clini
             expires_on=transfer.expires_on,
         )  # fmt: skip
         await movements.mark_received(transfer_id, received_by=actor)
+        # Stock that was on the road when its lot was recalled arrives straight into quarantine.
+        recalled = await movements.is_recalled(item_id=transfer.item_id, lot_number=transfer.lot_number)
+        if recalled:
+            await movements.mark_recalled([lot.id])
         await uow.stock.apply(
-            [Change(lot=lot, reason="transfer_in", actor=actor, on_hand=transfer.quantity, reference=str(transfer_id))]
-        )
+            [
+                Change(
+                    lot=lot, reason="transfer_in", actor=actor, on_hand=transfer.quantity,
+                    quarantined=transfer.quantity if recalled else Decimal(0), reference=str(transfer_id),
+                )
+            ]
+        )  # fmt: skip
         received = await uow.stock.lot(lot.id)
         await uow.commit()
     return received

@@ -40,6 +40,10 @@ SYSTEM = "inventory"
 ReleaseReason = Literal["cancelled", "rejected", "no_show"]
 
 
+class RequestNotYetHandled(RuntimeError):
+    """An event about a visit arrived before the visit's request; retried through the tiers."""
+
+
 class _Saga:
     """The repositories one handler works with, on the handler's transaction."""
 
@@ -52,6 +56,14 @@ class _Saga:
     async def visit_day(self, clinic_id: UUID, starts_at: datetime) -> date:
         """The clinic's local date of the visit: lots must still be valid on it."""
         return starts_at.astimezone(ZoneInfo(await self.stock.clinic_zone(clinic_id))).date()
+
+    async def existing(self, appointment_id: UUID) -> Reservation:
+        """The appointment's record, locked. None yet means its request has not been handled: a move
+        or a completion that overtook it waits (the consumer retries it) rather than being lost."""
+        reservation = await self.reservations.get(appointment_id)
+        if reservation is None:
+            raise RequestNotYetHandled(f"no reservation record for appointment {appointment_id} yet")
+        return reservation
 
     async def record(self, appointment_id: UUID, clinic_id: UUID) -> tuple[bool, Reservation]:
         fresh = await self.reservations.claim(appointment_id=appointment_id, clinic_id=clinic_id)
@@ -197,8 +209,8 @@ async def consume_on_completion(event: catalogue.AppointmentCompleted, ctx: Hand
     item, and that lot is at the clinic and usable, it is the one consumed (and traced); the reserved
     one is released."""
     saga = _Saga(ctx)
-    fresh, reservation = await saga.record(event.appointment_id, event.clinic_id)
-    if fresh or reservation.status != "reserved":
+    reservation = await saga.existing(event.appointment_id)
+    if reservation.status != "reserved":
         log.warning("completion_without_reservation", appointment_id=str(event.appointment_id))
         return
     recorded = {lot.item_id: lot.lot_number for lot in event.lots_used}
@@ -242,8 +254,8 @@ async def recheck_on_reschedule(event: catalogue.AppointmentRescheduled, ctx: Ha
     allocated afresh (first expiry first out) counting what this visit holds as free."""
     saga = _Saga(ctx)
     visit_day = await saga.visit_day(event.clinic_id, event.starts_at)
-    fresh, reservation = await saga.record(event.appointment_id, event.clinic_id)
-    if fresh or reservation.status != "reserved":
+    reservation = await saga.existing(event.appointment_id)
+    if reservation.status != "reserved":
         return
     held = {line[0]: await saga.stock.lot(line[0]) for line in reservation.lines}
     if all(lot.expires_on >= visit_day and not lot.recalled for lot in held.values()):

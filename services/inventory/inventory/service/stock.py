@@ -11,12 +11,13 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from clinic_shared.runtime import SessionFactory
+from inventory.adapters.movements import MovementRepository
 from inventory.adapters.repositories import Change
 from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.domain import gs1
 from inventory.domain.items import Item, ItemNotFound
 from inventory.domain.kits import Area, KitLine, check_lines
-from inventory.domain.stock import InvalidQuantity, Lot, Receipt, check_receipt
+from inventory.domain.stock import InvalidQuantity, Lot, LotIsRecalled, Receipt, check_receipt
 
 
 class BarcodeIncomplete(gs1.InvalidBarcode):
@@ -76,6 +77,8 @@ async def receive(uow: InventoryUnitOfWork, delivery: Delivery, *, margin_days: 
             received_by=delivery.received_by,
         )
         check_receipt(receipt, today=today, margin_days=margin_days)
+        if await MovementRepository(uow.session).is_recalled(item_id=item_id, lot_number=lot_number):
+            raise LotIsRecalled(f"lot {lot_number} of this item is recalled; it cannot be received", field="lot_number")
         lot = await uow.stock.lot_for_receipt(
             clinic_id=delivery.clinic_id, item_id=item_id, lot_number=lot_number, expires_on=expires_on
         )

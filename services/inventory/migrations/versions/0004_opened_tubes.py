@@ -34,7 +34,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The ledger keeps its 'opened' rows (it is append-only): the older rule holds for new rows only.
     op.drop_constraint("ck_ledger_reason_known", "ledger")
-    op.create_check_constraint("reason_known", "ledger", f"reason IN ({OLD_REASONS})")
+    op.execute(f"ALTER TABLE ledger ADD CONSTRAINT ck_ledger_reason_known CHECK (reason IN ({OLD_REASONS})) NOT VALID")
     op.drop_index("ix_opened_tubes_clinic_open", "opened_tubes")
     op.drop_table("opened_tubes")

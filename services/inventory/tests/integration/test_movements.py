@@ -306,3 +306,39 @@ async def test_an_opened_tube_of_cream_is_tracked_by_the_grams_left(
     assert (await inventory.get(f"/clinics/{clinic.id}/opened-tubes", headers=clinic.manager)).json() == []
     not_tube = await inventory.post(f"/clinics/{clinic.id}/lots/{cartridges['id']}/open-tube", headers=clinic.manager)
     assert (not_tube.status_code, not_tube.json()["code"]) == (422, "not_a_tube")
+
+
+async def test_a_recalled_lot_is_refused_at_the_door_and_arrives_quarantined_from_the_road(
+    inventory: httpx.AsyncClient, new_clinic: NewClinic, receive: Receive, test_env: TestEnvironment
+) -> None:
+    source, target = await new_clinic(), await new_clinic()
+    lot_number = f"CT-Q-{uuid.uuid4().hex[:6]}"
+    lot = await receive(source, source.cartridge, lot_number, FAR, 5)
+    on_the_road = await inventory.post(
+        f"/clinics/{source.id}/transfers",
+        json={"to_clinic_id": str(target.id), "lot_id": lot["id"], "quantity": "2"},
+        headers=source.manager,
+    )
+    assert on_the_road.status_code == 201, on_the_road.text
+    recalled = await inventory.post(
+        "/recalls",
+        json={"item_id": source.cartridge, "lot_number": lot_number},
+        headers=test_env.auth_header(Role.ADMIN),
+    )
+    assert recalled.status_code == 201, recalled.text
+
+    delivery = await inventory.post(
+        f"/clinics/{target.id}/deliveries",
+        json={"item_id": source.cartridge, "lot_number": lot_number, "expires_on": str(FAR), "quantity": "3"},
+        headers=target.manager,
+    )
+    arrived = await inventory.post(
+        f"/clinics/{target.id}/transfers/{on_the_road.json()['id']}/receive", headers=target.manager
+    )
+
+    assert (delivery.status_code, delivery.json()["code"]) == (409, "lot_recalled")
+    assert arrived.status_code == 200, arrived.text
+    assert (arrived.json()["on_hand"], arrived.json()["quarantined"], arrived.json()["available"]) == (
+        "2.000", "2.000", "0.000",
+    )  # fmt: skip
+    assert arrived.json()["recalled"] is True

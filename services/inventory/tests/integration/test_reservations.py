@@ -21,6 +21,7 @@ from clinic_shared.auth import Role
 from clinic_shared.events import catalogue
 from clinic_shared.testing.plugin import TestEnvironment
 from inventory.adapters.repositories import ClinicNotKnown
+from inventory.service.reservations import RequestNotYetHandled
 
 pytestmark = pytest.mark.integration
 
@@ -294,3 +295,27 @@ async def test_the_cartridge_reserved_is_one_that_fits_the_visits_device(
     assert sorted(a["lot_number"] for a in reserved["allocations"]) == ["DX-1", "LC-1"]
     [refused] = await answers(on_unknown_model.appointment_id)
     assert (refused["type"], refused["reason"]) == ("inventory.supplies.unavailable", "no_kit_defined")
+
+
+async def test_a_move_that_overtakes_its_request_waits_for_it_instead_of_cancelling_it(
+    inventory: httpx.AsyncClient, new_clinic: NewClinic, receive: Receive, deliver: Deliver, answers: Answers
+) -> None:
+    clinic = await new_clinic()
+    far = VISIT.date() + timedelta(days=365)
+    await receive(clinic, clinic.cartridge, "CT-1", far, 5)
+    await receive(clinic, clinic.cream, "LC-1", far, 50)
+    event = requested(clinic)
+    moved_to = VISIT + timedelta(days=1)
+    moved = catalogue.AppointmentRescheduled(
+        appointment_id=event.appointment_id, clinic_id=clinic.id, patient_id=event.patient_id,
+        previous_starts_at=VISIT, starts_at=moved_to, ends_at=moved_to + timedelta(minutes=75), areas=["face"],
+        practitioner_id=event.practitioner_id, room_id=event.room_id, device_id=event.device_id,
+    )  # fmt: skip
+
+    with pytest.raises(RequestNotYetHandled):
+        await deliver(moved)  # the consumer retries it through its tiers
+    await deliver(event)
+    await deliver(moved)
+
+    [reserved] = await answers(event.appointment_id)
+    assert reserved["type"] == "inventory.supplies.reserved", "the request was answered, not swallowed"
