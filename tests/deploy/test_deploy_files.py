@@ -373,5 +373,5 @@ def test_no_secret_values_are_committed(manifests: list[dict[str, Any]], rendere
                     assert reference["name"] == "clinic-secrets", f"{name}: {variable['name']} from {reference}"
                     secret_refs += 1
     # Every API, worker and migration reads its database and broker URL from the Secret, and booking's
-    # three also the manage-link signing secret.
-    assert secret_refs == 2 * 3 * len(SERVICES) + 3
+    # and notifications' three also the manage-link signing secret.
+    assert secret_refs == 2 * 3 * len(SERVICES) + 2 * 3

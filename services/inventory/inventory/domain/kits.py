@@ -51,13 +51,11 @@ def for_device(
 ) -> list[KitLine] | None:
     """The kit for a visit on this device model: a cartridge line applies only when the cartridge fits
     the model (a kit may list one cartridge per device model); other lines always apply. None when
-    the kit had cartridges and none fits: there is no kit for this device. With the model unknown,
-    the kit's first cartridge stands for the visit's one."""
-    if lines is None:
-        return None
+    the kit had cartridges and none fits: there is no kit for this device. With the model unknown
+    (the clinic recorded none), the kit as defined."""
+    if lines is None or device_model is None:
+        return lines
     cartridges = [line for line in lines if items[line.item_id].kind == "cartridge"]
-    if device_model is None:
-        return [line for line in lines if line not in cartridges or line is cartridges[0]]
     fits = [
         line
         for line in cartridges
