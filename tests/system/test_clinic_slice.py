@@ -4,15 +4,19 @@ three workers, started from their console scripts, against fresh databases and a
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
 import signal
 import time
 import uuid
 from collections.abc import Iterator
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 
 from clinic_shared.auth import Role
 from clinic_shared.runtime import discover_services
@@ -24,18 +28,46 @@ from clinic_shared.testing.processes import ServiceProcess, free_port, start, st
 pytestmark = pytest.mark.system
 
 
+class MailSink:
+    """A real SMTP server in the test process: notifications' worker sends to it."""
+
+    def __init__(self) -> None:
+        self.received: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[tuple[MailSink, int]]:
+    sink, port = MailSink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture(scope="module")
 def processes(
-    test_env: TestEnvironment, service_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    test_env: TestEnvironment,
+    service_databases: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    mail: tuple[MailSink, int],
 ) -> Iterator[dict[str, ServiceProcess]]:
     logs = tmp_path_factory.mktemp("system-logs")
     started: dict[str, ServiceProcess] = {}
     try:
         for name, definition in discover_services().items():
             api_port, worker_port = free_port(), free_port()
+            overrides: dict[str, Any] = {"smtp_port": mail[1]} if name == "notifications" else {}
             env = {
                 **os.environ,
-                **test_env.environ(definition, http_port=api_port, worker_http_port=worker_port, log_level="INFO"),
+                **test_env.environ(
+                    definition, http_port=api_port, worker_http_port=worker_port, log_level="INFO", **overrides
+                ),
             }
             started[f"{name}-api"] = start(f"{name}-api", port=api_port, env=env, logs=logs)
             started[f"{name}-worker"] = start(f"{name}-worker", port=worker_port, env=env, logs=logs)
@@ -105,6 +137,46 @@ async def test_a_booking_is_confirmed_by_the_inventory_worker_and_released_on_ca
             return (await stock(inventory, clinic))["CT-SYS"]["reserved"] == "0.000"
 
         await eventually(released, timeout_s=10, what="inventory to release the cancelled visit's kit")
+
+
+async def test_a_booking_ends_in_the_patients_inbox_with_its_calendar_file_and_manage_link(
+    ready: dict[str, ServiceProcess], test_env: TestEnvironment, mail: tuple[MailSink, int]
+) -> None:
+    """POST /appointments to the e-mail received, through every process: booking, inventory's
+    reservation, booking's confirmation, notifications' consumer and sender, a real SMTP server."""
+    sink, _ = mail
+    async with (
+        httpx.AsyncClient(base_url=ready["booking-api"].url, timeout=5) as booking,
+        httpx.AsyncClient(base_url=ready["inventory-api"].url, timeout=5) as inventory,
+    ):
+        clinic = await bookable_clinic_with_supplies(booking, inventory, test_env)
+        await receive(inventory, clinic, "cartridge", "CT-MAIL", 2)
+        await receive(inventory, clinic, "cream", "LC-MAIL", 30)
+        booked = await book(booking, clinic, 11)
+
+        appointment_id = booked["appointment"]["id"]
+
+        def about_this_visit() -> list[EmailMessage]:
+            return [
+                m
+                for m in sink.received
+                if f"/manage/{appointment_id}?" in m.get_body(preferencelist=("plain",)).get_content()
+            ]
+
+        async def delivered() -> bool:
+            return bool(about_this_visit())
+
+        await eventually(delivered, timeout_s=20, what="the confirmation e-mail")
+        [message] = about_this_visit()
+        assert message["To"] == "sam@example.org"
+        assert "confirmed" in message["Subject"]
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        token = body.split("token=")[1].split()[0]
+        read = await booking.get(
+            f"/appointments/{booked['appointment']['id']}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert read.status_code == 200, "the link in the e-mail opens the visit in booking"
+        assert [p.get_filename() for p in message.iter_attachments()] == ["visit.ics"]
 
 
 async def test_every_process_stops_cleanly_on_sigterm(ready: dict[str, ServiceProcess]) -> None:
