@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -101,6 +102,33 @@ async def _cancel(booking: httpx.AsyncClient, env: TestEnvironment, booked: dict
         headers=env.auth_header(Role.ADMIN),
     )
     assert response.status_code == 200, response.text
+
+
+@dataclass
+class OfferMade:
+    """A full day, two patients waiting, one visit cancelled and its time offered to the first."""
+
+    place: Any
+    booked: list[dict[str, Any]]
+    first: dict[str, Any]
+    second: dict[str, Any]
+    offer: dict[str, Any]
+
+
+async def _offer_to_first(
+    booking: httpx.AsyncClient,
+    env: TestEnvironment,
+    new_bookable: NewBookable,
+    run_job: Callable[[], Awaitable[None]],
+    *,
+    cancelled: int,
+) -> OfferMade:
+    place, booked = await _full_day(booking, new_bookable)
+    first = await _join(booking, place, "First Waiting")
+    second = await _join(booking, place, "Second Waiting")
+    await _cancel(booking, env, booked[cancelled])
+    await run_job()
+    return OfferMade(place, booked, first, second, (await _entry(booking, first))["offer"])
 
 
 async def _events(engine: AsyncEngine, event_type: str, entry_id: str) -> list[dict[str, Any]]:
@@ -207,12 +235,8 @@ async def test_a_declined_offer_goes_to_the_next_patient_and_not_back(
     engine: AsyncEngine,
     run_job: Callable[[], Awaitable[None]],
 ) -> None:
-    place, booked = await _full_day(booking, new_bookable)
-    first = await _join(booking, place, "First Waiting")
-    second = await _join(booking, place, "Second Waiting")
-    await _cancel(booking, test_env, booked[0])
-    await run_job()
-    offered = (await _entry(booking, first))["offer"]
+    made = await _offer_to_first(booking, test_env, new_bookable, run_job, cancelled=0)
+    first, second, offered = made.first, made.second, made.offer
 
     declined = await booking.post(f"/waitlist/{first['entry']['id']}/offer/decline", headers=_link(first))
     assert declined.status_code == 200, declined.text
@@ -231,12 +255,8 @@ async def test_a_lapsed_offer_expires_and_passes_on(
     engine: AsyncEngine,
     run_job: Callable[[], Awaitable[None]],
 ) -> None:
-    place, booked = await _full_day(booking, new_bookable)
-    first = await _join(booking, place, "First Waiting")
-    second = await _join(booking, place, "Second Waiting")
-    await _cancel(booking, test_env, booked[5])
-    await run_job()
-    offer = (await _entry(booking, first))["offer"]
+    made = await _offer_to_first(booking, test_env, new_bookable, run_job, cancelled=5)
+    first, second, offer = made.first, made.second, made.offer
     async with engine.begin() as connection:  # the hold time has passed
         await connection.execute(
             text("UPDATE appointments SET offer_expires_at = now() - interval '1 second' WHERE id = :id"),
@@ -262,12 +282,8 @@ async def test_leaving_withdraws_the_offer_and_erasure_closes_entries(
     engine: AsyncEngine,
     run_job: Callable[[], Awaitable[None]],
 ) -> None:
-    place, booked = await _full_day(booking, new_bookable)
-    first = await _join(booking, place, "First Waiting")
-    second = await _join(booking, place, "Second Waiting")
-    await _cancel(booking, test_env, booked[1])
-    await run_job()
-    offer = (await _entry(booking, first))["offer"]
+    made = await _offer_to_first(booking, test_env, new_bookable, run_job, cancelled=1)
+    place, first, second, offer = made.place, made.first, made.second, made.offer
 
     left = await booking.post(f"/waitlist/{first['entry']['id']}/leave", headers=_link(first))
     assert left.status_code == 200
