@@ -15,14 +15,14 @@ from clinic_shared.auth import STAFF_ROLES, Principal, require_roles
 from clinic_shared.errors import NotFound
 from clinic_shared.projections.clinics import clinic_projection_router
 from clinic_shared.web import ERROR_RESPONSES, error_response
-from notifications.adapters.tables import delivery_attempts, messages
+from notifications.adapters.tables import appointments, delivery_attempts, messages
 
 router = APIRouter(tags=["messages"], responses=ERROR_RESPONSES)
 Staff = Annotated[Principal, require_roles(*STAFF_ROLES)]
 
 
-class NoMessages(NotFound):
-    code = "no_messages"
+class AppointmentNotKnown(NotFound):
+    code = "appointment_not_found"
 
 
 class AttemptOut(BaseModel):
@@ -47,22 +47,26 @@ class MessageOut(BaseModel):
 @router.get(
     "/appointments/{appointment_id}/messages",
     summary="An appointment's messages and every delivery attempt",
-    responses={404: error_response("No messages for this appointment")},
+    responses={404: error_response("Notifications knows no such appointment")},
 )
 async def appointment_messages(
     appointment_id: Annotated[UUID, Path(description="the appointment's id")], request: Request, principal: Staff
 ) -> list[MessageOut]:
-    """For staff of the appointment's clinic. Texts and addresses are not shown: only what was sent
-    when, how, and what came of it."""
+    """For staff of the appointment's clinic; empty when nothing was sent for it (no consent, say).
+    Texts and addresses are not shown: only what was sent when, how, and what came of it."""
     async with request.app.state.session_factory() as session:
+        clinic_id = await session.scalar(
+            select(appointments.c.clinic_id).where(appointments.c.appointment_id == appointment_id)
+        )
         rows = (
             await session.execute(
                 select(messages).where(messages.c.appointment_id == appointment_id).order_by(messages.c.created_at)
             )
         ).all()
-        if not rows:
-            raise NoMessages("no messages for this appointment", field="appointment_id")
-        principal.ensure_clinic(rows[0].clinic_id)
+        clinic_id = clinic_id or (rows[0].clinic_id if rows else None)
+        if clinic_id is None:
+            raise AppointmentNotKnown("notifications knows no such appointment", field="appointment_id")
+        principal.ensure_clinic(clinic_id)
         attempts = (
             await session.execute(
                 select(delivery_attempts)

@@ -13,5 +13,6 @@ PATIENTS_AND_VISITS = Consumer(
         catalogue.PatientErased: projections.forget_patient,
         catalogue.AppointmentConfirmed: projections.confirm,
         catalogue.AppointmentCancelled: projections.cancel,
+        catalogue.AppointmentRescheduled: projections.move,
     },
 )

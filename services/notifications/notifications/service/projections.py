@@ -49,7 +49,7 @@ async def apply_contact(event: catalogue.PatientContactChanged, ctx: HandlerCont
 
 async def forget_patient(event: catalogue.PatientErased, ctx: HandlerContext) -> None:
     statement = insert(recipients).values(
-        patient_id=event.patient_id, revision=2**31 - 1, display_name="", preferred_channel="email", locale="en",
+        patient_id=event.patient_id, revision=0, display_name="", preferred_channel="email", locale="en",
         care_messages_consent=False, marketing_consent=False, erased_at=event.erased_at,
     )  # fmt: skip
     await ctx.session.execute(
@@ -57,7 +57,7 @@ async def forget_patient(event: catalogue.PatientErased, ctx: HandlerContext) ->
             index_elements=[recipients.c.patient_id],
             set_={
                 "display_name": "", "email": None, "phone": None, "care_messages_consent": False,
-                "marketing_consent": False, "erased_at": event.erased_at, "revision": 2**31 - 1,
+                "marketing_consent": False, "erased_at": event.erased_at,
             },
         )
     )  # fmt: skip
@@ -85,6 +85,7 @@ async def _project_appointment(
         statement.on_conflict_do_update(
             index_elements=[appointments.c.appointment_id],
             set_={k: statement.excluded[k] for k in values if k != "appointment_id"},
+            where=appointments.c.status != "cancelled",  # a late event never revives a cancelled visit
         )
     )
 
@@ -105,24 +106,16 @@ async def confirm(event: catalogue.AppointmentConfirmed, ctx: HandlerContext) ->
         return
     channel = "email" if recipient.email else "sms"
     await ctx.session.execute(
-        insert(messages)
-        .values(
-            id=uuid.uuid4(),
-            dedupe_key=f"{event.patient_id}:{event.appointment_id}:confirmation",
-            patient_id=event.patient_id,
-            appointment_id=event.appointment_id,
-            clinic_id=event.clinic_id,
-            kind="confirmation",
-            channel=channel,
-            status="queued",
-            due_at=func.now(),
+        _confirmation(event, status="queued", channel=channel).on_conflict_do_nothing(
+            index_elements=[messages.c.dedupe_key]
         )
-        .on_conflict_do_nothing(index_elements=[messages.c.dedupe_key])
     )
 
 
 async def cancel(event: catalogue.AppointmentCancelled, ctx: HandlerContext) -> None:
-    """Nothing more is sent for a cancelled visit (its own cancellation notice is a later slice)."""
+    """Nothing more is sent for a cancelled visit (its own cancellation notice is a later slice). The
+    confirmation's place is taken even when its event has not arrived yet (a retry can overtake), so a
+    late confirmation finds it cancelled and sends nothing."""
     await ctx.session.execute(
         update(appointments).where(appointments.c.appointment_id == event.appointment_id).values(status="cancelled")
     )
@@ -130,4 +123,31 @@ async def cancel(event: catalogue.AppointmentCancelled, ctx: HandlerContext) -> 
         update(messages)
         .where(messages.c.appointment_id == event.appointment_id, messages.c.status.in_(WAITING))
         .values(status="cancelled", last_error="appointment cancelled")
+    )
+    await ctx.session.execute(
+        _confirmation(event, status="cancelled").on_conflict_do_nothing(index_elements=[messages.c.dedupe_key])
+    )
+
+
+async def move(event: catalogue.AppointmentRescheduled, ctx: HandlerContext) -> None:
+    """A message still waiting (a confirmation held up by an outage) goes out with the new time."""
+    await ctx.session.execute(
+        update(appointments)
+        .where(appointments.c.appointment_id == event.appointment_id)
+        .values(starts_at=event.starts_at, ends_at=event.ends_at, areas=list(event.areas))
+    )
+
+
+def _confirmation(event: Any, *, status: str, channel: str = "email") -> Any:
+    return insert(messages).values(
+        id=uuid.uuid4(),
+        dedupe_key=f"{event.patient_id}:{event.appointment_id}:confirmation",
+        patient_id=event.patient_id,
+        appointment_id=event.appointment_id,
+        clinic_id=event.clinic_id,
+        kind="confirmation",
+        channel=channel,
+        status=status,
+        due_at=func.now(),
+        last_error="appointment cancelled" if status == "cancelled" else None,
     )

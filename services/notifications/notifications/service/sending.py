@@ -88,19 +88,26 @@ async def _send_batch(session_factory: SessionFactory, settings: NotificationsSe
 
 
 async def _deliver(session_factory: SessionFactory, settings: NotificationsSettings, message_id: UUID) -> None:
-    async with session_factory() as session, session.begin():
-        outgoing, skip_reason = await _compose(session, settings, message_id)
-        if outgoing is None:
-            await session.execute(
-                update(messages).where(messages.c.id == message_id).values(status="cancelled", last_error=skip_reason)
-            )
-            return
     try:
+        async with session_factory() as session, session.begin():
+            outgoing, skip_reason = await _compose(session, settings, message_id)
+            if outgoing is None:
+                await session.execute(
+                    update(messages)
+                    .where(messages.c.id == message_id)
+                    .values(status="cancelled", last_error=skip_reason)
+                )
+                return
         provider_id = await asyncio.to_thread(_smtp_send, settings, outgoing)
     except PermanentFailure as error:
         await _record(session_factory, settings, message_id, status="failed_permanent", error=str(error))
     except (OSError, smtplib.SMTPException) as error:
         await _record(session_factory, settings, message_id, status="failed_temporary", error=_describe(error))
+    except Exception as error:
+        # A message that cannot be rendered or built (bad data, a template error) will not get better by
+        # itself: recorded once, not retried, and the rest of the batch goes on.
+        log.exception("message_unsendable", message_id=str(message_id))
+        await _record(session_factory, settings, message_id, status="failed_permanent", error=_describe(error))
     else:
         await _record(session_factory, settings, message_id, status="sent", provider_message_id=provider_id)
 

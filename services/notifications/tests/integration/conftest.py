@@ -41,6 +41,7 @@ class Inbox:
 
     received: list[EmailMessage] = field(default_factory=list)
     controller: Controller | None = None
+    port: int = 0
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -63,6 +64,7 @@ class Inbox:
 
     def start(self, port: int) -> None:
         """The mail server comes (back) up on `port` (aiosmtpd's controller cannot restart itself)."""
+        self.port = port
         self.controller = Controller(self, hostname="127.0.0.1", port=port)
         self.controller.start()
 

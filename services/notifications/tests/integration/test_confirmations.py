@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -133,6 +134,14 @@ async def test_an_smtp_outage_delays_the_message_and_a_refused_address_fails_onc
     assert "ConnectionRefusedError" in during.last_error
     assert "@" not in during.last_error
 
+    async with engine.connect() as connection:
+        wait = await connection.scalar(
+            text("SELECT extract(epoch FROM due_at - now()) FROM messages WHERE id = :id"), {"id": during.id}
+        )
+    assert 55 < wait <= 60, "tried again after the first delay (retry_base_s = 60 in these tests), not at once"
+    await send()
+    assert await _attempts(engine, during.id) == ["failed_temporary"], "not before its time"
+
     inbox.start(smtp_port)
     async with engine.begin() as connection:  # the retry delay has passed
         await connection.execute(text("UPDATE messages SET due_at = now() WHERE id = :id"), {"id": during.id})
@@ -172,3 +181,87 @@ async def test_staff_of_the_clinic_see_a_visits_messages_and_attempts(
         await notifications.get(f"/appointments/{visit.appointment_id}/messages", headers=elsewhere)
     ).status_code == 403
     assert (await notifications.get(f"/appointments/{uuid.uuid4()}/messages", headers=desk)).status_code == 404
+
+
+async def test_a_cancellation_that_overtakes_the_confirmation_leaves_nothing_to_send(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, engine: AsyncEngine
+) -> None:
+    visit = await new_visit()
+    await deliver(
+        catalogue.AppointmentCancelled(
+            appointment_id=visit.appointment_id, clinic_id=visit.clinic_id, patient_id=visit.patient_id,
+            cancelled_by="patient",
+        )
+    )  # fmt: skip
+    await deliver(visit.confirmed())  # a retried confirmation arriving late
+    await send()
+    assert inbox.to(visit.email) == []
+    assert (await _message(engine, visit.appointment_id)).status == "cancelled"
+
+
+async def test_a_moved_visit_is_confirmed_with_its_new_time(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any
+) -> None:
+    visit = await new_visit()
+    await deliver(visit.confirmed())
+    moved_to = visit.starts_at + timedelta(days=1, hours=2)
+    await deliver(
+        catalogue.AppointmentRescheduled(
+            appointment_id=visit.appointment_id, clinic_id=visit.clinic_id, patient_id=visit.patient_id,
+            previous_starts_at=visit.starts_at, starts_at=moved_to, ends_at=moved_to + timedelta(minutes=75),
+            areas=["face"], practitioner_id=uuid.uuid4(), room_id=uuid.uuid4(), device_id=uuid.uuid4(),
+        )
+    )  # fmt: skip
+    await send()
+    [mail] = inbox.to(visit.email)
+    assert "Wednesday 03 March 2027, 12:00" in mail.get_body(preferencelist=("plain",)).get_content()
+
+
+async def test_gives_up_after_the_last_attempt_and_picks_up_a_message_a_dead_worker_left(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, engine: AsyncEngine
+) -> None:
+    given_up, stuck = await new_visit(), await new_visit()
+    await deliver(given_up.confirmed())
+    await deliver(stuck.confirmed())
+    inbox.stop()
+    for _ in range(3):  # max_attempts = 3 in these tests
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE messages SET due_at = now() WHERE appointment_id = :id AND status <> 'failed_permanent'"),
+                {"id": given_up.appointment_id},
+            )
+        await send()
+    failed = await _message(engine, given_up.appointment_id)
+    assert (failed.status, failed.attempts) == ("failed_permanent", 3)
+    assert "gave up after 3 attempts" in failed.last_error
+
+    async with engine.begin() as connection:  # a worker claimed it and died ten minutes ago
+        await connection.execute(
+            text(
+                "UPDATE messages SET status = 'sending', due_at = now() - interval '10 minutes'"
+                " WHERE appointment_id = :id"
+            ),
+            {"id": stuck.appointment_id},
+        )
+    inbox.start(inbox.port)
+    await send()
+    assert (await _message(engine, stuck.appointment_id)).status == "sent"
+    assert len(inbox.to(stuck.email)) == 1
+
+
+async def test_a_message_that_cannot_be_built_fails_once_and_does_not_block_the_others(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, engine: AsyncEngine
+) -> None:
+    broken, fine = await new_visit(), await new_visit()
+    await deliver(broken.confirmed())
+    await deliver(fine.confirmed())
+    async with engine.begin() as connection:  # a clinic time zone the sender cannot use
+        await connection.execute(
+            text("UPDATE clinics SET timezone = 'Nowhere/Atlantis' WHERE id = :id"), {"id": broken.clinic_id}
+        )
+    await send()
+    failed = await _message(engine, broken.appointment_id)
+    assert (failed.status, failed.attempts) == ("failed_permanent", 1)
+    assert len(inbox.to(fine.email)) == 1
+    await send()
+    assert (await _message(engine, broken.appointment_id)).attempts == 1, "not retried"
