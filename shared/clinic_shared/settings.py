@@ -29,7 +29,7 @@ class ServiceSettings(BaseSettings):
     # Both URLs default to the local services in development only (see below); elsewhere required.
     database_url: SecretStr = Field(description="SQLAlchemy URL, postgresql+asyncpg://user:pass@host/db")
     # Connections per process at the most; each stays open once made.
-    database_pool_size: int = Field(default=20, ge=1)
+    database_pool_size: int = Field(default=10, ge=1)
 
     amqp_url: SecretStr = Field(description="amqp://user:pass@host:5672/vhost")
     exchange: str = Field(default="clinic.events", description="the one durable topic exchange")

@@ -1,4 +1,4 @@
-"""Schemathesis against each running service API (booking, inventory): generated requests never
+"""Schemathesis against each running service API (booking, inventory, notifications): generated requests never
 cause a 5xx and every response matches the OpenAPI document (status codes, content types, bodies)."""
 
 from __future__ import annotations

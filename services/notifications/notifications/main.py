@@ -16,8 +16,9 @@ SERVICE = ServiceDefinition(
     name="notifications",
     title="Notifications",
     description=(
-        "Confirmations, reminders and aftercare sequences to patients by e-mail and SMS, alerts to clinic "
-        "managers; consent, quiet hours, retries and a delivery record. Errors have the body `{code, message, field}`."
+        "Messages to patients: so far the booking confirmation by e-mail (with the manage link and a calendar "
+        "file), sent with consent, retries and a delivery record staff can read. Errors have the body "
+        "`{code, message, field}`."
     ),
     settings_class=NotificationsSettings,
     root=Path(__file__).resolve().parents[1],
