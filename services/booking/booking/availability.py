@@ -53,6 +53,10 @@ class StartAmbiguous(InvalidInput):
     code = "start_ambiguous"
 
 
+# One search (and one wait on the waitlist) covers at most this many days.
+MAX_SEARCH_DAYS = 92
+
+
 @dataclass(frozen=True)
 class Period:
     start: datetime

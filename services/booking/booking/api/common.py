@@ -130,3 +130,19 @@ SaneDatetime = Annotated[AwareDatetime, AfterValidator(_sane_moment)]
 
 class Strict(RequestModel):
     """Booking's request bodies (numbers use StrictInt, so a boolean or a numeric string is refused)."""
+
+
+def patients_link(
+    caller: ManageGrant | WaitlistGrant | Principal | None, appointment: Appointment, settings: BookingSettings
+) -> str | None:
+    """A manage link token for the appointment, for its patient only: staff acting for a patient get
+    none (the link also lets its holder book on the patient's record; the patient gets theirs in the
+    confirmation)."""
+    if isinstance(caller, Principal):
+        return None
+    return manage_links.issue(
+        settings.manage_link_secret.get_secret_value(),
+        appointment_id=appointment.id,
+        patient_id=appointment.patient_id,
+        visit_ends_at=appointment.ends_at,
+    )

@@ -12,12 +12,11 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from booking.api.common import Caller, Settings, Strict, UnitOfWork
+from booking.api.common import Caller, Settings, Strict, UnitOfWork, patients_link
 from booking.api.visits import AppointmentOut, BookedOut, SlotOut
 from booking.domain.appointments import Actor, Appointment
 from booking.domain.courses import Course
 from booking.service import courses as service
-from clinic_shared import manage_links
 from clinic_shared.auth import Forbidden, Principal, Role
 from clinic_shared.manage_links import ManageGrant
 from clinic_shared.web import ERROR_RESPONSES, error_response
@@ -111,13 +110,9 @@ async def book_session(
         practitioner_id=body.practitioner_id,
         now=datetime.now(UTC),
     )
-    token = manage_links.issue(
-        settings.manage_link_secret.get_secret_value(),
-        appointment_id=appointment.id,
-        patient_id=appointment.patient_id,
-        visit_ends_at=appointment.ends_at,
-    )
     booked = BookedOut(
-        appointment=AppointmentOut.of(appointment), manage_token=token, manage_path=f"/manage/{appointment.id}"
+        appointment=AppointmentOut.of(appointment),
+        manage_token=patients_link(caller, appointment, settings),
+        manage_path=f"/manage/{appointment.id}",
     )
     return JSONResponse(booked.model_dump(mode="json"), status_code=201)

@@ -12,14 +12,12 @@ from uuid import UUID
 from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, Field
 
-from booking.api.common import Caller, Settings, Strict, UnitOfWork, actor_for
+from booking.api.common import Caller, Settings, Strict, UnitOfWork, actor_for, patients_link
 from booking.api.visits import AppointmentOut
 from booking.domain.appointments import LotUsed
 from booking.domain.areas import Area
 from booking.service import lifecycle as service
-from clinic_shared import manage_links
 from clinic_shared.auth import Role
-from clinic_shared.manage_links import ManageGrant
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(prefix="/appointments/{appointment_id}", tags=["visits"], responses=ERROR_RESPONSES)
@@ -91,15 +89,9 @@ async def reschedule(
         practitioner_id=body.practitioner_id,
         now=datetime.now(UTC),
     )
-    token = None
-    if isinstance(caller, ManageGrant):
-        token = manage_links.issue(
-            settings.manage_link_secret.get_secret_value(),
-            appointment_id=appointment.id,
-            patient_id=appointment.patient_id,
-            visit_ends_at=appointment.ends_at,
-        )
-    return MovedOut(**AppointmentOut.of(appointment).model_dump(), manage_token=token)
+    return MovedOut(
+        **AppointmentOut.of(appointment).model_dump(), manage_token=patients_link(caller, appointment, settings)
+    )
 
 
 @router.post("/check-in", summary="Check the patient in", responses=ANSWERS)

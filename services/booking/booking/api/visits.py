@@ -10,13 +10,12 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
-from booking.api.common import BookingCaller, Caller, ClinicId, Settings, Strict, UnitOfWork, actor_for
+from booking.api.common import BookingCaller, Caller, ClinicId, Settings, Strict, UnitOfWork, actor_for, patients_link
 from booking.domain.appointments import Appointment, Status
 from booking.domain.areas import Area
 from booking.domain.patients import Concern, HealthDetails
 from booking.service import visits as service
-from clinic_shared import manage_links
-from clinic_shared.auth import STAFF_ROLES, Principal
+from clinic_shared.auth import STAFF_ROLES
 from clinic_shared.idempotency import HEADER, fingerprint
 from clinic_shared.manage_links import ManageGrant
 from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
@@ -206,20 +205,13 @@ async def book(
     `Idempotency-Key` to retry safely: the same key and body give the same answer. A returning patient
     sends the manage link token of an earlier visit as the bearer token: the visit is booked on the
     same patient record, with the details given now (no token: a new record)."""
-    secret = settings.manage_link_secret.get_secret_value()
 
     returning = caller if isinstance(caller, ManageGrant) else None
 
     def answer(appointment: Appointment) -> dict[str, Any]:
-        token = None
-        if not isinstance(caller, Principal):  # the link is the patient's, not the front desk's
-            token = manage_links.issue(
-                secret, appointment_id=appointment.id, patient_id=appointment.patient_id,
-                visit_ends_at=appointment.ends_at,
-            )  # fmt: skip
         booked = BookedOut(
             appointment=AppointmentOut.of(appointment),
-            manage_token=token,
+            manage_token=patients_link(caller, appointment, settings),
             manage_path=f"/manage/{appointment.id}",
         )
         return booked.model_dump(mode="json")

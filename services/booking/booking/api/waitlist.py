@@ -11,7 +11,17 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, StrictBool
 
-from booking.api.common import BookingCaller, ClinicId, SaneDate, Settings, Staff, Strict, UnitOfWork, WaitlistCaller
+from booking.api.common import (
+    BookingCaller,
+    ClinicId,
+    SaneDate,
+    Settings,
+    Staff,
+    Strict,
+    UnitOfWork,
+    WaitlistCaller,
+    patients_link,
+)
 from booking.api.visits import AppointmentOut, BookedOut, ConsentIn, PatientIn
 from booking.domain.appointments import Actor, Appointment
 from booking.domain.areas import Area
@@ -48,7 +58,10 @@ class JoinIn(Strict):
     treatment_id: UUID
     areas: list[Area] = Field(min_length=1, max_length=4)
     first_day: SaneDate = Field(alias="from", description="first local date the patient could come")
-    last_day: SaneDate = Field(alias="to", description="last local date (inclusive, at most 92 days after `from`)")
+    last_day: SaneDate = Field(
+        alias="to",
+        description="last local date (inclusive; 92 days at the most, within the clinic's booking horizon)",
+    )
     practitioner_id: UUID | None = Field(default=None, description="leave out to take any practitioner")
     patient: PatientIn
     consent: ConsentIn
@@ -105,7 +118,10 @@ class EntryOut(BaseModel):
 
 class JoinedOut(BaseModel):
     entry: EntryOut
-    waitlist_token: str = Field(description="bearer token for this entry only (see, accept or decline offers, leave)")
+    waitlist_token: str | None = Field(
+        description="bearer token for this entry only (see, accept or decline offers, leave); null when staff "
+        "put the patient on the list"
+    )
     waitlist_path: str
 
 
@@ -124,7 +140,9 @@ class AcceptIn(Strict):
     responses={
         404: error_response("Unknown clinic, treatment or practitioner"),
         409: error_response("Times are free in these days already (`details.alternatives` lists some): book one"),
-        422: error_response("Bad request; `field` names it"),
+        401: error_response("A bearer token was sent and is not valid"),
+        403: error_response("A token that is neither a manage link nor a staff token"),
+        422: error_response("Bad request, or days past the clinic's horizon; `field` names it"),
         429: error_response("Too many requests; see Retry-After"),
     },
 )
@@ -133,7 +151,8 @@ async def join(
 ) -> JoinedOut:
     """When a matching time frees up (a cancellation, a moved visit), the first patient waiting is
     offered it and it is held for them for a while; they accept or decline through their waitlist
-    link. Public."""
+    link. Public: no token for a new patient, the manage link of an earlier visit for a returning one
+    (the entry goes on their record), or a staff token for the front desk (no link is returned)."""
     entry = await service.join_waitlist(
         uow,
         clinic_id=clinic_id,
@@ -146,12 +165,14 @@ async def join(
         now=datetime.now(UTC),
         returning_patient_id=caller.patient_id if isinstance(caller, ManageGrant) else None,
     )
-    token = manage_links.issue_waitlist(
-        settings.manage_link_secret.get_secret_value(),
-        entry_id=entry.id,
-        patient_id=entry.patient_id,
-        last_day=entry.last_day,
-    )
+    token = None
+    if not isinstance(caller, Principal):  # the entry's link is the patient's, not the front desk's
+        token = manage_links.issue_waitlist(
+            settings.manage_link_secret.get_secret_value(),
+            entry_id=entry.id,
+            patient_id=entry.patient_id,
+            last_day=entry.last_day,
+        )
     return JoinedOut(entry=EntryOut.of(entry), waitlist_token=token, waitlist_path=f"/waitlist/{entry.id}")
 
 
@@ -181,14 +202,7 @@ async def accept(
         screening_answers=body.screening_answers,
         now=datetime.now(UTC),
     )
-    token = None
-    if isinstance(caller, WaitlistGrant):  # the link is the patient's, not the front desk's
-        token = manage_links.issue(
-            settings.manage_link_secret.get_secret_value(),
-            appointment_id=appointment.id,
-            patient_id=appointment.patient_id,
-            visit_ends_at=appointment.ends_at,
-        )
+    token = patients_link(caller, appointment, settings)
     return BookedOut(
         appointment=AppointmentOut.of(appointment), manage_token=token, manage_path=f"/manage/{appointment.id}"
     )

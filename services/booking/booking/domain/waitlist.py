@@ -13,12 +13,11 @@ from datetime import date, datetime
 from typing import Literal, Self
 from uuid import UUID, uuid4
 
+from booking.availability import MAX_SEARCH_DAYS
 from booking.domain.areas import Area
 from clinic_shared.errors import Conflict, InvalidInput, NotFound
 
 EntryStatus = Literal["waiting", "offered", "booked", "left", "lapsed"]
-# A patient can wait for at most this many days at once (as far as a search reaches).
-MAX_WAIT_DAYS = 92
 
 
 class WaitlistEntryNotFound(NotFound):
@@ -69,14 +68,19 @@ class WaitlistEntry:
         first_day: date,
         last_day: date,
         today: date,
+        latest_day: date,
         now: datetime,
     ) -> Self:
+        """`latest_day`: the last day the clinic takes bookings for now (its horizon): a wait beyond it
+        could never be offered anything."""
         if last_day < first_day:
             raise InvalidWaitlistEntry("the last day must be on or after the first", field="to")
         if last_day < today:
             raise InvalidWaitlistEntry("these days have passed", field="to")
-        if (last_day - first_day).days >= MAX_WAIT_DAYS:
-            raise InvalidWaitlistEntry(f"wait for at most {MAX_WAIT_DAYS} days at once", field="to")
+        if last_day > latest_day:
+            raise InvalidWaitlistEntry(f"the clinic takes bookings up to {latest_day:%Y-%m-%d}", field="to")
+        if (last_day - first_day).days >= MAX_SEARCH_DAYS:
+            raise InvalidWaitlistEntry(f"wait for at most {MAX_SEARCH_DAYS} days at once", field="to")
         return cls(
             id=uuid4(),
             clinic_id=clinic_id,

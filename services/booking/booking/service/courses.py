@@ -14,7 +14,6 @@ from booking.domain.appointments import Actor, Appointment
 from booking.domain.clinics import Clinic
 from booking.domain.courses import Course, CourseWindow, OutsideCourseWindow
 from booking.service.visits import (
-    MAX_SEARCH_DAYS,
     calendar_for,
     clinic_calendar,
     days_around,
@@ -86,7 +85,7 @@ async def course_availability(
         treatment_id=view.course.treatment_id,
         areas=view.course.areas,
         first_day=first_day,
-        last_day=min(last_day, first_day + timedelta(days=MAX_SEARCH_DAYS - 1)),
+        last_day=min(last_day, first_day + timedelta(days=availability.MAX_SEARCH_DAYS - 1)),
         practitioner_id=None,
         now=now,
     )

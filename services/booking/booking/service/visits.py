@@ -23,7 +23,6 @@ from clinic_shared.errors import InvalidInput
 from clinic_shared.events import catalogue
 from clinic_shared.idempotency import StoredResponse
 
-MAX_SEARCH_DAYS = 92
 # No clinic books further ahead than this; anything beyond is refused before any date arithmetic.
 FURTHEST_AHEAD = timedelta(days=3 * 365)
 # A concurrent booking can take the resource we picked between reading the calendar and inserting;
@@ -135,12 +134,14 @@ async def find_availability(
     now: datetime,
 ) -> tuple[Clinic, list[availability.Slot]]:
     today = now.date()
-    if first_day < today - timedelta(days=1) or last_day > today + FURTHEST_AHEAD:
-        raise InvalidSearch("search from today on, at most three years ahead", field="from")
+    if first_day < today - timedelta(days=1):
+        raise InvalidSearch("search from today on", field="from")
+    if last_day > today + FURTHEST_AHEAD:
+        raise InvalidSearch("search at most three years ahead", field="to")
     if last_day < first_day:
         raise InvalidSearch("the search must end on or after its first day", field="to")
-    if (last_day - first_day).days >= MAX_SEARCH_DAYS:
-        raise InvalidSearch(f"search at most {MAX_SEARCH_DAYS} days at once", field="to")
+    if (last_day - first_day).days >= availability.MAX_SEARCH_DAYS:
+        raise InvalidSearch(f"search at most {availability.MAX_SEARCH_DAYS} days at once", field="to")
     async with uow:
         await uow.read_without_transaction()
         calendar = await calendar_for(

@@ -86,6 +86,7 @@ async def join_waitlist(
             first_day=first_day,
             last_day=last_day,
             today=today,
+            latest_day=today + timedelta(days=calendar.clinic.policy.horizon_days),
             now=now,
         )
         free = availability.free_slots(

@@ -3,12 +3,16 @@ default), moving a session re-checks the next one, and a course's sessions are c
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
+
+from clinic_shared.auth import Role
+from clinic_shared.testing.plugin import TestEnvironment
 
 pytestmark = pytest.mark.integration
 
@@ -124,3 +128,18 @@ async def test_a_course_whose_sessions_were_all_cancelled_starts_over(
     assert course["first"] in {datetime.fromisoformat(s["local_start"]).isoformat() for s in offered}
     assert again.status_code == 201, again.text
     assert again.json()["appointment"]["session_number"] == 1
+
+
+async def test_the_front_desk_books_a_next_session_without_being_handed_the_patients_link(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await new_bookable()
+    course = await _course(booking, place)
+    desk = test_env.auth_header(Role.FRONT_DESK, clinics=[uuid.UUID(place.clinic_id)])
+    by_desk = await booking.post(
+        f"/courses/{course['appointment']['course_id']}/sessions",
+        json={"starts_at": weeks_later(course["first"], 5)},
+        headers=desk,
+    )
+    assert by_desk.status_code == 201, by_desk.text
+    assert by_desk.json()["manage_token"] is None

@@ -357,16 +357,21 @@ async def test_links_are_scoped_and_bad_requests_refused(
     assert listed.json()["next_offset"] == 1
 
     day = place.day
-    for change, field in (
-        ({"to": str(day - timedelta(days=1))}, "to"),
-        ({"from": str(day), "to": str(day + timedelta(days=120))}, "to"),
-        ({"areas": []}, "areas"),
-        ({"treatment_id": str(uuid.uuid4())}, None),
-    ):
+    for change, status, code, field in (
+        ({"to": str(day - timedelta(days=1))}, 422, "invalid_waitlist_entry", "to"),
+        ({"to": str(day + timedelta(days=120))}, 422, "invalid_waitlist_entry", "to"),
+        # Inside 92 days, but past the clinic's 60-day horizon: nothing there could ever be offered.
+        ({"from": str(day + timedelta(days=55)), "to": str(day + timedelta(days=70))}, 422,
+         "invalid_waitlist_entry", "to"),
+        ({"from": "2200-12-01", "to": "2200-12-20"}, 422, "invalid_waitlist_entry", "to"),
+        ({"areas": []}, 422, "validation_error", "body.areas"),
+        ({"treatment_id": str(uuid.uuid4())}, 404, "treatment_not_found", "treatment_id"),
+    ):  # fmt: skip
         response = await booking.post(f"/clinics/{place.clinic_id}/waitlist", json=_join_body(place, **change))
-        assert response.status_code in (404, 422), (change, response.text)
-        if field is not None:
-            assert field in str(response.json()["field"]), response.text
+        assert (response.status_code, response.json()["code"], response.json()["field"]) == (status, code, field), (
+            change,
+            response.text,
+        )
     unknown_clinic = await booking.post(f"/clinics/{uuid.uuid4()}/waitlist", json=_join_body(place))
     assert unknown_clinic.status_code == 404
 
@@ -424,3 +429,13 @@ async def test_a_returning_patient_waits_on_their_own_record(
             {"entry": joined.json()["entry"]["id"], "visit": booked[0]["appointment"]["id"]},
         )
     assert same is True
+
+
+async def test_the_front_desk_puts_a_caller_on_the_list_without_getting_their_link(
+    booking: httpx.AsyncClient, test_env: TestEnvironment, new_bookable: NewBookable
+) -> None:
+    place, _ = await _full_day(booking, new_bookable)
+    desk = test_env.auth_header(Role.FRONT_DESK, clinics=[uuid.UUID(place.clinic_id)])
+    joined = await booking.post(f"/clinics/{place.clinic_id}/waitlist", json=_join_body(place), headers=desk)
+    assert joined.status_code == 201, joined.text
+    assert joined.json()["waitlist_token"] is None

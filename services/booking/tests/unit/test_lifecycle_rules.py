@@ -157,6 +157,7 @@ def _entry(**changes: object) -> WaitlistEntry:
         first_day=date(2026, 12, 1),
         last_day=date(2026, 12, 14),
         today=date(2026, 11, 24),
+        latest_day=date(2027, 11, 24),
         now=NOW,
     )
     return replace(entry, **changes)  # type: ignore[arg-type]
@@ -182,7 +183,7 @@ def test_a_waitlist_entry_starts_today_at_the_earliest_and_spans_at_most_92_days
     started = WaitlistEntry.join(
         clinic_id=uuid.uuid4(), patient_id=uuid.uuid4(), treatment_id=uuid.uuid4(), areas=("face",),
         practitioner_id=None, first_day=date(2026, 11, 20), last_day=date(2026, 11, 30),
-        today=date(2026, 11, 24), now=NOW,
+        today=date(2026, 11, 24), latest_day=date(2027, 11, 24), now=NOW,
     )  # fmt: skip
     assert started.first_day == date(2026, 11, 24)
     for first, last in ((date(2026, 12, 5), date(2026, 12, 1)), (date(2026, 11, 1), date(2026, 11, 23))):
@@ -191,12 +192,16 @@ def test_a_waitlist_entry_starts_today_at_the_earliest_and_spans_at_most_92_days
     with pytest.raises(InvalidWaitlistEntry):
         _entry_between(date(2026, 12, 1), date(2026, 12, 1) + timedelta(days=92))
     assert _entry_between(date(2026, 12, 1), date(2026, 12, 1) + timedelta(days=91)).covers(date(2027, 3, 2))
+    with pytest.raises(InvalidWaitlistEntry) as beyond:
+        _entry_between(date(2027, 11, 20), date(2027, 11, 25))  # past the clinic's horizon
+    assert beyond.value.field == "to"
 
 
 def _entry_between(first: date, last: date) -> WaitlistEntry:
     return WaitlistEntry.join(
         clinic_id=uuid.uuid4(), patient_id=uuid.uuid4(), treatment_id=uuid.uuid4(), areas=("face",),
-        practitioner_id=None, first_day=first, last_day=last, today=date(2026, 11, 24), now=NOW,
+        practitioner_id=None, first_day=first, last_day=last, today=date(2026, 11, 24),
+        latest_day=date(2027, 11, 24), now=NOW,
     )  # fmt: skip
 
 
