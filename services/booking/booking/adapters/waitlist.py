@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.adapters.appointments import appointment_from_row
@@ -49,13 +49,6 @@ class WaitlistRepository:
         ).first()
         return _entry(row._mapping) if row else None
 
-    async def try_lock_clinic(self, clinic_id: UUID) -> bool:
-        """The clinic's waitlist lock for this transaction, if no other transaction holds it."""
-        locked = await self._session.scalar(
-            select(func.pg_try_advisory_xact_lock(func.hashtextextended(f"waitlist:{clinic_id}", 0)))
-        )
-        return bool(locked)
-
     async def decide(self, entry: WaitlistEntry, *, expected: EntryStatus) -> bool:
         """Store a status change only if nobody changed the entry meanwhile."""
         result = await self._session.execute(
@@ -66,8 +59,9 @@ class WaitlistRepository:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def waiting_for(self, *, clinic_id: UUID, first_day: date, last_day: date) -> list[WaitlistEntry]:
-        """The clinic's queue for days overlapping [first_day, last_day], first come first, locked (the
-        caller holds the clinic's waitlist lock, so only a patient's own answer can hold one briefly)."""
+        """The clinic's queue for days overlapping [first_day, last_day], first come first, locked. A
+        second worker deciding on the same clinic waits here, then sees who is still waiting: it never
+        skips an entry (a skipped entry once lost a freed time for good)."""
         rows = await self._session.execute(
             select(waitlist_entries)
             .where(
@@ -132,27 +126,23 @@ class WaitlistRepository:
         )
         return [row.waitlist_entry_id for row in rows]
 
-    async def claim_freed_times(self, *, limit: int = 50) -> list[FreedTime]:
-        """Take the oldest freed times off the list; they return to it if the transaction rolls back."""
-        claimed = (
+    async def claim_freed_time(self) -> FreedTime | None:
+        """Take the oldest freed time off the list; it returns to it if the transaction rolls back."""
+        oldest = (
             select(freed_times.c.id)
             .order_by(freed_times.c.id)
-            .limit(limit)
+            .limit(1)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
-        rows = await self._session.execute(
-            delete(freed_times)
-            .where(freed_times.c.id.in_(claimed))
-            .returning(freed_times.c.clinic_id, freed_times.c.starts_at, freed_times.c.ends_at)
-        )
-        return sorted(
-            (FreedTime(clinic_id=r.clinic_id, starts_at=r.starts_at, ends_at=r.ends_at) for r in rows),
-            key=lambda freed: freed.starts_at,
-        )
-
-    async def freed_backlog(self) -> int:
-        return int((await self._session.execute(select(func.count()).select_from(freed_times))).scalar_one())
+        row = (
+            await self._session.execute(
+                delete(freed_times)
+                .where(freed_times.c.id == oldest)
+                .returning(freed_times.c.clinic_id, freed_times.c.starts_at, freed_times.c.ends_at)
+            )
+        ).first()
+        return FreedTime(clinic_id=row.clinic_id, starts_at=row.starts_at, ends_at=row.ends_at) if row else None
 
 
 def _row(entry: WaitlistEntry) -> dict[str, Any]:

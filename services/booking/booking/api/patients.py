@@ -144,7 +144,7 @@ async def get_screening(appointment_id: UUID, uow: UnitOfWork, principal: Treate
                 key=key,
                 question=question.text if question else None,
                 answer=answer,
-                flagged=question is not None and answer == question.flags_when,
+                flagged=question is not None and question.flags(answer),
             )
         )
     return ScreeningOut(

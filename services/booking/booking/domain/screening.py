@@ -34,6 +34,10 @@ class ScreeningQuestion:
     flags_when: bool
     effect: Effect
 
+    def flags(self, answer: bool) -> bool:
+        """This answer asks for a practitioner's review (or, with `block`, a call to the clinic)."""
+        return answer == self.flags_when
+
 
 def valid_questions(questions: Sequence[ScreeningQuestion]) -> tuple[ScreeningQuestion, ...]:
     keys = [q.key for q in questions]
@@ -50,7 +54,7 @@ def screen(questions: Sequence[ScreeningQuestion], answers: Mapping[str, bool]) 
     unknown = set(answers) - {q.key for q in questions}
     if unknown:
         raise ScreeningIncomplete(f"no such question: {', '.join(sorted(unknown))}", field="screening_answers")
-    flagged = [q for q in questions if answers[q.key] == q.flags_when]
+    flagged = [q for q in questions if q.flags(answers[q.key])]
     if any(q.effect == "block" for q in flagged):
         raise BookByPhone(
             "based on your answers the clinic would like to speak with you first; please call the clinic",

@@ -235,14 +235,10 @@ async def offer_freed_times(session_factory: SessionFactory, settings: BookingSe
     offers = 0
     for _ in range(FREED_PER_RUN):
         async with BookingUnitOfWork(session_factory, producer=settings.service_name) as uow:
-            claimed = await uow.waitlist.claim_freed_times(limit=1)
-            if not claimed:
+            freed = await uow.waitlist.claim_freed_time()
+            if freed is None:
                 break
-            # One worker at a time decides a clinic's offers. Another worker busy with the same
-            # clinic: leave (the rollback puts the freed time back) and let a later run offer it.
-            if not await uow.waitlist.try_lock_clinic(claimed[0].clinic_id):
-                break
-            offers += await _offer(uow, claimed[0], now=now, hold_for=hold_for)
+            offers += await _offer(uow, freed, now=now, hold_for=hold_for)
             await uow.commit()
     if lapsed or closed or offers:
         log.info("waitlist_run", offers_lapsed=lapsed, entries_closed=closed, offers_made=offers)
