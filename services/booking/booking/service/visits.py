@@ -229,13 +229,7 @@ async def book_visit(
         phases = calendar.treatment.phases(areas)
         availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)
         outcome = screen(calendar.screening, screening_answers or {})
-        new_patient = patient.as_patient(now=now)
-        if returning_patient_id is None:
-            await uow.patients.add(new_patient)
-        else:
-            new_patient = (await uow.patients.get(returning_patient_id, for_update=True)).booking_again(new_patient)
-            await uow.patients.save(new_patient)
-        uow.outbox.add(contact_changed(new_patient))
+        new_patient = await record_patient(uow, patient, now=now, returning_patient_id=returning_patient_id)
         course = None
         if course_sessions is not None:
             course = Course.plan(
@@ -345,7 +339,27 @@ async def _alternatives(
         after=after,
         limit=ALTERNATIVES,
     )
-    return [{"starts_at": s.starts_at.isoformat(), "local_start": s.local_start.isoformat()} for s in later]
+    return starts(later)
+
+
+def starts(slots: list[availability.Slot]) -> list[dict[str, str]]:
+    """Free starts as a refusal lists them (`details.alternatives`)."""
+    return [{"starts_at": s.starts_at.isoformat(), "local_start": s.local_start.isoformat()} for s in slots]
+
+
+async def record_patient(
+    uow: BookingUnitOfWork, details: PatientDetails, *, now: datetime, returning_patient_id: UUID | None
+) -> Patient:
+    """A new patient's record, or a returning patient's (from their manage link) brought up to date,
+    locked against an erasure meanwhile; either way notifications hears the contact details."""
+    patient = details.as_patient(now=now)
+    if returning_patient_id is None:
+        await uow.patients.add(patient)
+    else:
+        patient = (await uow.patients.get(returning_patient_id, for_update=True)).booking_again(patient)
+        await uow.patients.save(patient)
+    uow.outbox.add(contact_changed(patient))
+    return patient
 
 
 def contact_changed(patient: Patient) -> catalogue.PatientContactChanged:

@@ -30,10 +30,11 @@ from booking.service.visits import (
     PatientDetails,
     calendar_for,
     clinic_calendar,
-    contact_changed,
     ensure_practitioner,
     hold_somewhere,
+    record_patient,
     requested,
+    starts,
 )
 from booking.settings import BookingSettings
 from clinic_shared.events import catalogue
@@ -76,10 +77,11 @@ async def join_waitlist(
         )
         ensure_practitioner(calendar, practitioner_id)
         today = now.astimezone(calendar.clinic.zone).date()
-        new_patient = patient.as_patient(now=now)
+        # Written first, so the entry names the record; a refusal below rolls both back.
+        recorded = await record_patient(uow, patient, now=now, returning_patient_id=returning_patient_id)
         entry = WaitlistEntry.join(
             clinic_id=clinic_id,
-            patient_id=new_patient.id,
+            patient_id=recorded.id,
             treatment_id=treatment_id,
             areas=areas,
             practitioner_id=practitioner_id,
@@ -97,25 +99,14 @@ async def join_waitlist(
             last_day=entry.last_day,
             now=now,
             practitioner_id=practitioner_id,
+            limit=ALTERNATIVES,
         )
         if free:
             raise TimesAvailable(
                 "there are free times in these days: book one of them instead of waiting",
                 field="from",
-                details={
-                    "alternatives": [
-                        {"starts_at": s.starts_at.isoformat(), "local_start": s.local_start.isoformat()}
-                        for s in free[:ALTERNATIVES]
-                    ]
-                },
+                details={"alternatives": starts(free)},
             )
-        if returning_patient_id is None:
-            await uow.patients.add(new_patient)
-        else:
-            new_patient = (await uow.patients.get(returning_patient_id, for_update=True)).booking_again(new_patient)
-            await uow.patients.save(new_patient)
-            entry = replace(entry, patient_id=new_patient.id)
-        uow.outbox.add(contact_changed(new_patient))
         await uow.waitlist.add(entry)
         await uow.commit()
     return entry
