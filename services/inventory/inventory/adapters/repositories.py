@@ -17,8 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinic_shared.db import violated_constraint
-from clinic_shared.errors import NotFound
-from clinic_shared.projections.clinics import clinics
+from clinic_shared.projections.clinics import ClinicNotFound, clinics
 from inventory.adapters.tables import (
     QUANTITY,
     clinic_kit_lines,
@@ -33,11 +32,8 @@ from inventory.domain.items import GtinTaken, Item, ItemNotFound
 from inventory.domain.kits import Area, KitLine
 from inventory.domain.stock import LedgerReason, Lot, LotDetailsConflict, LotNotFound
 
-
-class ClinicNotKnown(NotFound):
-    """Inventory learns of clinics from booking's events; this one has not arrived (or does not exist)."""
-
-    code = "clinic_not_found"
+# Inventory learns of clinics from booking's events: one not (yet) arrived is the projection's 404.
+ClinicNotKnown = ClinicNotFound
 
 
 @dataclass(frozen=True)
@@ -113,10 +109,11 @@ class StockRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def clinic_zone(self, clinic_id: UUID) -> str:
+    async def clinic_zone(self, clinic_id: UUID, *, field: str = "clinic_id") -> str:
+        """The clinic's time zone; raises when inventory has not learnt of the clinic (yet)."""
         timezone = await self._session.scalar(select(clinics.c.timezone).where(clinics.c.id == clinic_id))
         if timezone is None:
-            raise ClinicNotKnown("inventory does not know this clinic", field="clinic_id")
+            raise ClinicNotKnown("inventory does not know this clinic", field=field)
         return str(timezone)
 
     async def lot_for_receipt(self, *, clinic_id: UUID, item_id: UUID, lot_number: str, expires_on: date) -> Lot:

@@ -41,6 +41,7 @@ from inventory.domain.stock import (
     TransferAlreadyReceived,
     TransferNotFound,
 )
+from inventory.domain.tubes import NotATube, NotEnoughLeft, OpenedTube, TubeNotFound
 from inventory.service import alerts, movements, recalls, tubes
 from inventory.service import stock as service
 from inventory.settings import InventorySettings
@@ -63,9 +64,9 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     TransferAlreadyReceived: 409,
     recalls.AlreadyRecalled: 409,
     service.BarcodeIncomplete: 422,
-    tubes.NotATube: 422,
-    tubes.TubeNotFound: 404,
-    tubes.NotEnoughLeft: 409,
+    NotATube: 422,
+    TubeNotFound: 404,
+    NotEnoughLeft: 409,
 }
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -304,7 +305,7 @@ async def clinic_ledger(
     reason: Annotated[list[LedgerReason] | None, Query(description="any of these (repeatable)")] = None,
     since: Annotated[AwareDatetime | None, Query()] = None,
     until: Annotated[AwareDatetime | None, Query()] = None,
-    after: Annotated[int, Query(ge=0, description="entries after this id (keyset pagination)")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="entries after this id (keyset pagination)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
@@ -605,9 +606,10 @@ class OpenedTubeOut(BaseModel):
     grams_left: Decimal
     opened_at: datetime
     finished_at: datetime | None
+    lot_recalled: bool = Field(description="its lot was recalled since: put the tube aside")
 
     @classmethod
-    def of(cls, tube: tubes.OpenedTube) -> Self:
+    def of(cls, tube: OpenedTube) -> Self:
         return cls.model_validate(tube, from_attributes=True)
 
 
@@ -626,7 +628,10 @@ async def open_tube(clinic_id: ClinicId, lot_id: UUID, uow: UnitOfWork, principa
     """One tube leaves the lot's stock and is tracked by the grams left in it (numbing cream counted
     in tubes)."""
     principal.ensure_clinic(clinic_id)
-    return OpenedTubeOut.of(await tubes.open_tube(uow, clinic_id=clinic_id, lot_id=lot_id, actor=principal.subject))
+    tube = await tubes.open_tube(
+        uow, clinic_id=clinic_id, lot_id=lot_id, actor=principal.subject, now=datetime.now(UTC)
+    )
+    return OpenedTubeOut.of(tube)
 
 
 @router.post("/clinics/{clinic_id}/opened-tubes/{tube_id}/use", summary="Take grams from an opened tube",

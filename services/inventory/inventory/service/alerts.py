@@ -12,7 +12,6 @@ from clinic_shared.logging import get_logger
 from clinic_shared.outbox import Outbox
 from clinic_shared.runtime import SessionFactory
 from inventory.adapters.movements import MovementRepository
-from inventory.adapters.repositories import ItemRepository
 from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.domain.forecast import DayProjection, first_shortfall, project
 from inventory.settings import InventorySettings
@@ -45,7 +44,7 @@ async def sweep_expiring(session_factory: SessionFactory, settings: InventorySet
     expires within the configured number of days."""
     before = datetime.now(UTC).date() + timedelta(days=settings.expiry_warning_days)
     async with InventoryUnitOfWork(session_factory, producer=settings.service_name) as uow:
-        movements = MovementRepository(uow.session)
+        movements = uow.movements
         expiring = await movements.claim_expiring(before=before)
         names = await uow.items.names({row.item_id for row in expiring})
         for row in expiring:
@@ -68,7 +67,7 @@ async def forecast(uow: InventoryUnitOfWork, *, clinic_id: UUID, days: int) -> d
     today = datetime.now(UTC).date()
     async with uow:
         await uow.stock.clinic_zone(clinic_id)
-        movements = MovementRepository(uow.session)
+        movements = uow.movements
         usable = await movements.usable_lots(clinic_id)
         committed = await movements.committed(clinic_id, from_day=today)
     return project(
@@ -84,7 +83,7 @@ async def announce_shortfalls(session_factory: SessionFactory, settings: Invento
     today = datetime.now(UTC).date()
     days = [today + timedelta(days=offset) for offset in range(settings.forecast_days)]
     async with InventoryUnitOfWork(session_factory, producer=settings.service_name) as uow:
-        movements = MovementRepository(uow.session)
+        movements = uow.movements
         usable = await movements.usable_lots(None)
         committed = await movements.committed(None, from_day=today)
         clinics = {row.clinic_id for row in committed}
@@ -95,7 +94,7 @@ async def announce_shortfalls(session_factory: SessionFactory, settings: Invento
                 ((r.item_id, r.visit_day, r.quantity) for r in committed if r.clinic_id == clinic_id),
                 days,
             )
-            names = await ItemRepository(uow.session).names(projection)
+            names = await uow.items.names(projection)
             for item_id, item_days in projection.items():
                 short = first_shortfall(item_days)
                 if short is None or not await movements.first_shortfall_alert(

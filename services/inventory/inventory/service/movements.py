@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from inventory.adapters.movements import MovementRepository, Transfer
+from inventory.adapters.movements import Transfer
 from inventory.adapters.repositories import Change
 from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.domain.stock import (
@@ -43,9 +43,7 @@ async def adjust(
         lot.check_change(change)
         await uow.stock.apply([Change(lot=lot, reason=f"adjusted_{reason}", actor=actor, on_hand=change)])  # type: ignore[arg-type]
         if change < 0:
-            await announce_low_stock(
-                MovementRepository(uow.session), uow.outbox, clinic_id=clinic_id, item_ids=[lot.item_id]
-            )
+            await announce_low_stock(uow.movements, uow.outbox, clinic_id=clinic_id, item_ids=[lot.item_id])
         adjusted = await uow.stock.lot(lot.id)
         await uow.commit()
     return adjusted
@@ -77,7 +75,7 @@ async def count(uow: InventoryUnitOfWork, *, clinic_id: UUID, lines: Sequence[Co
         if changes:
             await uow.stock.apply(changes)
             await announce_low_stock(
-                MovementRepository(uow.session), uow.outbox, clinic_id=clinic_id,
+                uow.movements, uow.outbox, clinic_id=clinic_id,
                 item_ids={c.lot.item_id for c in changes},
             )  # fmt: skip
         result = [await uow.stock.lot(lot.id) for lot in counted_lots]
@@ -95,12 +93,12 @@ async def send_transfer(
         raise InvalidQuantity("transfer a positive quantity", field="quantity")
     async with uow:
         await uow.stock.clinic_zone(from_clinic_id)
-        await uow.stock.clinic_zone(to_clinic_id)
+        await uow.stock.clinic_zone(to_clinic_id, field="to_clinic_id")
         lot = await clinic_lot(uow, from_clinic_id, lot_id)
         if lot.recalled:
             raise InvalidTransfer("this lot is recalled; it cannot be moved", field="lot_id")
         lot.check_change(-quantity, field="quantity")
-        movements = MovementRepository(uow.session)
+        movements = uow.movements
         transfer = await movements.add_transfer(
             from_clinic_id=from_clinic_id, to_clinic_id=to_clinic_id, from_lot_id=lot.id, item_id=lot.item_id,
             lot_number=lot.lot_number, expires_on=lot.expires_on, quantity=quantity, sent_by=actor,
@@ -116,7 +114,7 @@ async def send_transfer(
 async def receive_transfer(uow: InventoryUnitOfWork, *, transfer_id: UUID, clinic_id: UUID, actor: str) -> Lot:
     """The receiving clinic books the stock into its lot of the same number (created if needed)."""
     async with uow:
-        movements = MovementRepository(uow.session)
+        movements = uow.movements
         transfer = await movements.transfer(transfer_id, for_update=True)
         if transfer.to_clinic_id != clinic_id:
             raise InvalidTransfer("this transfer goes to another clinic", field="transfer_id")
@@ -148,7 +146,7 @@ async def set_reorder_point(uow: InventoryUnitOfWork, *, clinic_id: UUID, item_i
     async with uow:
         await uow.stock.clinic_zone(clinic_id)
         await uow.items.get(item_id)
-        movements = MovementRepository(uow.session)
+        movements = uow.movements
         await movements.set_reorder_point(clinic_id=clinic_id, item_id=item_id, level=level)
         await announce_low_stock(movements, uow.outbox, clinic_id=clinic_id, item_ids=[item_id])
         await uow.commit()
@@ -159,4 +157,4 @@ async def list_transfers(
 ) -> list[Transfer]:
     async with uow:
         await uow.stock.clinic_zone(clinic_id)
-        return await MovementRepository(uow.session).transfers_of(clinic_id, status=status, offset=offset, limit=limit)
+        return await uow.movements.transfers_of(clinic_id, status=status, offset=offset, limit=limit)

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from clinic_shared.errors import Conflict
 from clinic_shared.events import catalogue
-from inventory.adapters.movements import MovementRepository
 from inventory.adapters.repositories import Change
 from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.domain.allocation import Need, Shortage, allocate
@@ -40,7 +39,7 @@ async def recall_lot(
 ) -> RecallOutcome:
     async with uow:
         item = await uow.items.get(item_id)
-        movements = MovementRepository(uow.session)
+        movements = uow.movements
         rows = await movements.lots_numbered(item_id=item_id, lot_number=lot_number)
         if not rows:
             raise LotNotFound("no clinic holds a lot of this item with this number", field="lot_number")
@@ -130,7 +129,7 @@ async def _move_reservation(uow: InventoryUnitOfWork, appointment_id: UUID, reca
 
 
 async def _announce_short(uow: InventoryUnitOfWork, clinic_id: UUID, day: date, needs: dict[UUID, Decimal]) -> None:
-    movements = MovementRepository(uow.session)
+    movements = uow.movements
     items = await uow.items.names(list(needs))
     for item_id, quantity in needs.items():
         if await movements.first_shortfall_alert(clinic_id=clinic_id, item_id=item_id, on_date=day):

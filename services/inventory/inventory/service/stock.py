@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from clinic_shared.runtime import SessionFactory
-from inventory.adapters.movements import MovementRepository
 from inventory.adapters.repositories import Change
 from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.domain import gs1
@@ -77,7 +76,7 @@ async def receive(uow: InventoryUnitOfWork, delivery: Delivery, *, margin_days: 
             received_by=delivery.received_by,
         )
         check_receipt(receipt, today=today, margin_days=margin_days)
-        if await MovementRepository(uow.session).is_recalled(item_id=item_id, lot_number=lot_number):
+        if await uow.movements.is_recalled(item_id=item_id, lot_number=lot_number):
             raise LotIsRecalled(f"lot {lot_number} of this item is recalled; it cannot be received", field="lot_number")
         lot = await uow.stock.lot_for_receipt(
             clinic_id=delivery.clinic_id, item_id=item_id, lot_number=lot_number, expires_on=expires_on
@@ -169,7 +168,3 @@ async def reconcile(session_factory: SessionFactory) -> list[dict[str, Any]]:
     """Every lot whose balances differ from its ledger; reads only, changes nothing."""
     async with InventoryUnitOfWork(session_factory, producer="inventory") as uow:
         return await uow.stock.drift()
-
-
-def today_utc() -> date:
-    return datetime.now(UTC).date()

@@ -307,6 +307,20 @@ async def test_an_opened_tube_of_cream_is_tracked_by_the_grams_left(
     not_tube = await inventory.post(f"/clinics/{clinic.id}/lots/{cartridges['id']}/open-tube", headers=clinic.manager)
     assert (not_tube.status_code, not_tube.json()["code"]) == (422, "not_a_tube")
 
+    second = await inventory.post(f"/clinics/{clinic.id}/lots/{lot['id']}/open-tube", headers=clinic.manager)
+    assert second.status_code == 201, second.text
+    recalled = await inventory.post(
+        "/recalls", json={"item_id": tube_cream.json()["id"], "lot_number": "TB-1"},
+        headers=test_env.auth_header(Role.ADMIN),
+    )  # fmt: skip
+    assert recalled.status_code == 201, recalled.text
+    in_use = await inventory.post(
+        f"/clinics/{clinic.id}/opened-tubes/{second.json()['id']}/use", json={"grams": "1"}, headers=clinic.manager
+    )
+    assert (in_use.status_code, in_use.json()["code"]) == (409, "lot_recalled"), (
+        "a recalled lot's open tube is not used"
+    )
+
 
 async def test_a_recalled_lot_is_refused_at_the_door_and_arrives_quarantined_from_the_road(
     inventory: httpx.AsyncClient, new_clinic: NewClinic, receive: Receive, test_env: TestEnvironment

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from inventory.domain.items import Item
 from inventory.domain.kits import KitLine, for_device, kit_for
+
+pytestmark = pytest.mark.unit
 
 PEN = Item.define(name="Cartridge for Pen 4", kind="cartridge", unit="each", needle_configuration="12-pin",
                   fits_device_models=("Pen 4",))  # fmt: skip
