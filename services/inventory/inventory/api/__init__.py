@@ -1,11 +1,13 @@
 """Inventory's HTTP API for clinic managers: the item catalogue, deliveries, stock by lot, the ledger
-(also as CSV) and kits. Every clinic route is scoped: a manager of one clinic cannot read or change
-another's stock (403)."""
+(also as CSV), kits, adjustments, counts, transfers, opened tubes, reorder points, the forecast and
+recalls. Every clinic route is scoped: a manager of one clinic cannot read or change another's stock
+(403)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
@@ -114,18 +116,7 @@ class ItemOut(ItemIn):
 
     @classmethod
     def of(cls, item: Item) -> Self:
-        return cls(
-            id=item.id,
-            name=item.name,
-            kind=item.kind,
-            unit=item.unit,
-            gtin=item.gtin,
-            needle_configuration=item.needle_configuration,
-            fits_device_models=list(item.fits_device_models),
-            active_ingredient=item.active_ingredient,
-            concentration_percent=item.concentration_percent,
-            tube_grams=item.tube_grams,
-        )
+        return cls(**{**asdict(item), "fits_device_models": list(item.fits_device_models)})
 
 
 @router.post(
@@ -138,17 +129,7 @@ class ItemOut(ItemIn):
 async def add_item(body: ItemIn, uow: UnitOfWork, principal: Admin) -> ItemOut:
     """The chain's catalogue, shared by every clinic (admins)."""
     del principal
-    item = Item.define(
-        name=body.name,
-        kind=body.kind,
-        unit=body.unit,
-        gtin=body.gtin,
-        needle_configuration=body.needle_configuration,
-        fits_device_models=tuple(body.fits_device_models),
-        active_ingredient=body.active_ingredient,
-        concentration_percent=body.concentration_percent,
-        tube_grams=body.tube_grams,
-    )
+    item = Item.define(**{**body.model_dump(), "fits_device_models": tuple(body.fits_device_models)})
     return ItemOut.of(await service.add_item(uow, item))
 
 
@@ -198,18 +179,7 @@ class LotOut(BaseModel):
 
     @classmethod
     def of(cls, lot: Lot) -> Self:
-        return cls(
-            id=lot.id,
-            clinic_id=lot.clinic_id,
-            item_id=lot.item_id,
-            lot_number=lot.lot_number,
-            expires_on=lot.expires_on,
-            on_hand=lot.on_hand,
-            reserved=lot.reserved,
-            quarantined=lot.quarantined,
-            available=lot.available,
-            recalled=lot.recalled,
-        )
+        return cls.model_validate(lot, from_attributes=True)
 
 
 @router.post(
@@ -288,6 +258,17 @@ class LedgerPage(BaseModel):
 
 
 LEDGER_COLUMNS = list(LedgerEntryOut.model_fields)
+# Free text a person typed (a supplier, a lot number, who did it): a spreadsheet would run a leading
+# = + - @ as a formula, so such a cell is written with a quote in front. Numbers are left alone.
+TEXT_COLUMNS = ("lot_number", "actor", "reference")
+
+
+def _spreadsheet_safe(row: dict[str, Any]) -> dict[str, Any]:
+    for column in TEXT_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            row[column] = "'" + value
+    return row
 
 
 @router.get(
@@ -309,7 +290,9 @@ async def clinic_ledger(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
-    """Every change of the clinic's stock, oldest first: who, when, why and which appointment."""
+    """Every change of the clinic's stock, oldest first: who, when, why and which appointment. Pages
+    by `after` (the last id seen): the JSON answer's `next_after`, or the CSV's `X-Next-After`
+    header. In CSV, text a person typed that starts like a formula is written with a leading `'`."""
     principal.ensure_clinic(clinic_id)
     rows = await service.ledger(
         uow,
@@ -328,7 +311,7 @@ async def clinic_ledger(
         writer = csv.DictWriter(buffer, fieldnames=LEDGER_COLUMNS)
         writer.writeheader()
         for entry in entries:
-            writer.writerow(entry.model_dump(mode="json"))
+            writer.writerow(_spreadsheet_safe(entry.model_dump(mode="json")))
         headers = {"Content-Disposition": f'attachment; filename="ledger-{clinic_id}.csv"'}
         if len(rows) > limit:
             headers["X-Next-After"] = str(entries[-1].id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv as csv_module
+import io
 import os
 import sys
 import uuid
@@ -52,6 +54,18 @@ async def test_a_delivery_is_received_into_its_lot_and_the_ledger(
     assert csv.text.splitlines()[0].startswith("id,recorded_at,item_id,lot_id,lot_number,reason")
     assert len(csv.text.splitlines()) == 3
 
+    formula = await inventory.post(
+        f"/clinics/{clinic.id}/deliveries",
+        json={"item_id": clinic.cartridge, "lot_number": "CT-100", "expires_on": str(LATER), "quantity": "1",
+              "supplier": '=HYPERLINK("http://evil.example")'},
+        headers=clinic.manager,
+    )  # fmt: skip
+    assert formula.status_code == 201, formula.text
+    csv = await inventory.get(f"/clinics/{clinic.id}/ledger", params={"format": "csv"}, headers=clinic.manager)
+    last = list(csv_module.DictReader(io.StringIO(csv.text)))[-1]
+    assert last["reference"] == '\'=HYPERLINK("http://evil.example")', "a supplier's text never runs as a formula"
+    assert last["on_hand_change"] == "1.000", "numbers are left alone"
+
 
 async def test_a_gs1_barcode_can_replace_the_typed_fields(
     inventory: httpx.AsyncClient, new_clinic: NewClinic, test_env: TestEnvironment
@@ -98,7 +112,7 @@ async def test_bad_deliveries_are_refused_with_the_field_named_and_nothing_writt
         ({"item_id": clinic.cream, "lot_number": "LC-5", "expires_on": str(LATER), "quantity": "0"}, 422, "quantity"),
         ({"item_id": clinic.cream, "lot_number": "LC-6", "expires_on": str(LATER), "quantity": "-3"}, 422, "quantity"),
         ({"item_id": clinic.cream, "lot_number": "LC-7", "expires_on": str(LATER), "quantity": True}, 422, "quantity"),
-        ({"lot_number": "LC-8", "expires_on": str(LATER)}, 422, ""),
+        ({"lot_number": "LC-8", "expires_on": str(LATER)}, 422, "body"),
     ]  # fmt: skip
     for body, status, field in cases:
         response = await inventory.post(
@@ -222,5 +236,6 @@ async def test_kits_fall_back_to_the_chains_default_per_area(
         assert response.status_code == status, (body, response.text)
     wrong_area = await inventory.put(f"/clinics/{clinic.id}/kits/elbow", json=[], headers=clinic.manager)
     assert wrong_area.status_code == 422
-    not_admin = await inventory.put("/kits/defaults/face", json=[], headers=clinic.manager)
-    assert not_admin.status_code in (403, 422)
+    valid = [{"item_id": clinic.cream, "quantity": "1"}]
+    not_admin = await inventory.put("/kits/defaults/face", json=valid, headers=clinic.manager)
+    assert not_admin.status_code == 403, "the chain's default kit is the admins'"
