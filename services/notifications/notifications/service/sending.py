@@ -7,11 +7,7 @@ in `sending` by a worker that died is picked up again."""
 from __future__ import annotations
 
 import asyncio
-import smtplib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -24,6 +20,7 @@ from clinic_shared import manage_links
 from clinic_shared.logging import get_logger
 from clinic_shared.projections.clinics import clinics
 from clinic_shared.runtime import SessionFactory
+from notifications.adapters import smtp
 from notifications.adapters.tables import appointments, delivery_attempts, messages, recipients
 from notifications.settings import NotificationsSettings
 
@@ -36,20 +33,6 @@ TEMPLATES = Environment(
     keep_trailing_newline=True,
 )
 AREA_NAMES = {"face": "face", "neck": "neck", "decolletage": "décolletage", "hands": "hands"}
-
-
-class PermanentFailure(Exception):
-    """Trying again will not help (the address is refused, the channel is not available)."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    message_id: UUID
-    to: str
-    subject: str
-    text: str
-    html: str
-    ics: str
 
 
 async def send_due(session_factory: SessionFactory, settings: NotificationsSettings) -> None:
@@ -98,23 +81,23 @@ async def _deliver(session_factory: SessionFactory, settings: NotificationsSetti
                     .values(status="cancelled", last_error=skip_reason)
                 )
                 return
-        provider_id = await asyncio.to_thread(_smtp_send, settings, outgoing)
-    except PermanentFailure as error:
+        provider_id = await asyncio.to_thread(smtp.send, settings, outgoing)
+    except smtp.PermanentFailure as error:
         await _record(session_factory, settings, message_id, status="failed_permanent", error=str(error))
-    except (OSError, smtplib.SMTPException) as error:
-        await _record(session_factory, settings, message_id, status="failed_temporary", error=_describe(error))
+    except smtp.TEMPORARY as error:
+        await _record(session_factory, settings, message_id, status="failed_temporary", error=smtp.describe(error))
     except Exception as error:
         # A message that cannot be rendered or built (bad data, a template error) will not get better by
         # itself: recorded once, not retried, and the rest of the batch goes on.
         log.exception("message_unsendable", message_id=str(message_id))
-        await _record(session_factory, settings, message_id, status="failed_permanent", error=_describe(error))
+        await _record(session_factory, settings, message_id, status="failed_permanent", error=smtp.describe(error))
     else:
         await _record(session_factory, settings, message_id, status="sent", provider_message_id=provider_id)
 
 
 async def _compose(
     session: AsyncSession, settings: NotificationsSettings, message_id: UUID
-) -> tuple[Outgoing | None, str | None]:
+) -> tuple[smtp.Outgoing | None, str | None]:
     """The e-mail to send, or why nothing should be sent any more."""
     row = (
         await session.execute(
@@ -173,7 +156,7 @@ async def _compose(
         "manage_url": f"{settings.patient_pages_url.rstrip('/')}/manage/{row.appointment_id}?token={token}",
     }
     return (
-        Outgoing(
+        smtp.Outgoing(
             message_id=message_id,
             to=row.email,
             subject=f"Your microneedling visit on {local:%d %B} at {local:%H:%M} is confirmed",
@@ -213,39 +196,6 @@ def calendar_file(*, uid: str, starts_at: datetime, ends_at: datetime, summary: 
         "END:VCALENDAR",
     ]
     return "\r\n".join(lines) + "\r\n"
-
-
-def _smtp_send(settings: NotificationsSettings, outgoing: Outgoing) -> str:
-    """Blocking SMTP conversation, run in a thread. Returns the Message-ID given to the message."""
-    email = EmailMessage()
-    email["From"] = settings.mail_from
-    email["To"] = outgoing.to
-    email["Subject"] = outgoing.subject
-    email["Message-ID"] = message_id = make_msgid(domain="clinic.example")
-    email.set_content(outgoing.text)
-    email.add_alternative(outgoing.html, subtype="html")
-    email.add_attachment(
-        outgoing.ics.encode(), maintype="text", subtype="calendar", filename="visit.ics", params={"method": "PUBLISH"}
-    )
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
-        if settings.smtp_username and settings.smtp_password:
-            smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
-        try:
-            smtp.send_message(email)
-        except smtplib.SMTPRecipientsRefused as refused:
-            codes = [code for code, _ in refused.recipients.values()]
-            if all(500 <= code < 600 for code in codes):
-                raise PermanentFailure(f"recipient refused ({', '.join(map(str, codes))})") from refused
-            raise
-    return message_id
-
-
-def _describe(error: BaseException) -> str:
-    """The error's kind and code, never the address or the message text."""
-    code = getattr(error, "smtp_code", None) or getattr(error, "errno", None)
-    return f"{type(error).__name__}{f' {code}' if code else ''}"
 
 
 async def _record(

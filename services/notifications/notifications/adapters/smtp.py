@@ -1,0 +1,62 @@
+"""E-mail through SMTP: the one place that talks to the mail server (host, port, STARTTLS and login
+from the settings). Blocking, so the sender runs it in a thread."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from uuid import UUID
+
+from notifications.settings import NotificationsSettings
+
+# What a passing failure looks like (retried later); anything else is the message's own problem.
+TEMPORARY = (OSError, smtplib.SMTPException)
+
+
+class PermanentFailure(Exception):
+    """Trying again will not help (the address is refused, the channel is not available)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message_id: UUID
+    to: str
+    subject: str
+    text: str
+    html: str
+    ics: str
+
+
+def send(settings: NotificationsSettings, outgoing: Outgoing) -> str:
+    """Blocking SMTP conversation, run in a thread. Returns the Message-ID given to the message."""
+    email = EmailMessage()
+    email["From"] = settings.mail_from
+    email["To"] = outgoing.to
+    email["Subject"] = outgoing.subject
+    email["Message-ID"] = message_id = make_msgid(domain="clinic.example")
+    email.set_content(outgoing.text)
+    email.add_alternative(outgoing.html, subtype="html")
+    email.add_attachment(
+        outgoing.ics.encode(), maintype="text", subtype="calendar", filename="visit.ics", params={"method": "PUBLISH"}
+    )
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_username and settings.smtp_password:
+            smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+        try:
+            smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as refused:
+            codes = [code for code, _ in refused.recipients.values()]
+            if all(500 <= code < 600 for code in codes):
+                raise PermanentFailure(f"recipient refused ({', '.join(map(str, codes))})") from refused
+            raise
+    return message_id
+
+
+def describe(error: BaseException) -> str:
+    """The error's kind and code, never the address or the message text."""
+    code = getattr(error, "smtp_code", None) or getattr(error, "errno", None)
+    return f"{type(error).__name__}{f' {code}' if code else ''}"
