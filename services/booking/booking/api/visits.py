@@ -15,7 +15,7 @@ from booking.domain.appointments import Appointment, Status
 from booking.domain.areas import Area
 from booking.domain.patients import Concern, HealthDetails
 from booking.service import visits as service
-from clinic_shared.auth import STAFF_ROLES
+from clinic_shared.auth import STAFF_ROLES, Principal
 from clinic_shared.idempotency import HEADER, fingerprint
 from clinic_shared.manage_links import ManageGrant
 from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
@@ -229,7 +229,7 @@ async def book(
         now=datetime.now(UTC),
         returning_patient_id=returning.patient_id if returning else None,
         idempotency=service.IdempotencyRequest(
-            scope=f"patient:{returning.patient_id}" if returning else "anonymous",
+            scope=_idempotency_scope(caller),
             route="POST /appointments",
             key=idempotency_key,
             fingerprint=fingerprint(await request.body()),
@@ -255,3 +255,12 @@ async def get_appointment(appointment_id: UUID, uow: UnitOfWork, reader: Caller)
     appointment = await service.find_appointment(uow, appointment_id=appointment_id)
     actor = actor_for(reader, appointment, staff=STAFF_ROLES)
     return AppointmentOut.of(appointment, for_staff=actor == "staff")
+
+
+def _idempotency_scope(caller: ManageGrant | Principal | None) -> str:
+    """Whose keys these are: one patient's, one staff member's, or the anonymous public's."""
+    if isinstance(caller, ManageGrant):
+        return f"patient:{caller.patient_id}"
+    if isinstance(caller, Principal):
+        return f"staff:{caller.subject}"
+    return "anonymous"

@@ -53,7 +53,7 @@ def screen(questions: Sequence[ScreeningQuestion], answers: Mapping[str, bool]) 
         raise ScreeningIncomplete(f"answer every screening question ({', '.join(missing)})", field="screening_answers")
     unknown = set(answers) - {q.key for q in questions}
     if unknown:
-        raise ScreeningIncomplete(f"no such question: {', '.join(sorted(unknown))}", field="screening_answers")
+        raise InvalidScreening(f"no such question: {', '.join(sorted(unknown))}", field="screening_answers")
     flagged = [q for q in questions if q.flags(answers[q.key])]
     if any(q.effect == "block" for q in flagged):
         raise BookByPhone(

@@ -71,6 +71,16 @@ async def test_screening_answers_flag_a_booking_for_review_or_send_the_patient_t
     )
 
     assert (unanswered.status_code, unanswered.json()["code"]) == (422, "screening_incomplete")
+    unknown = await booking.post(
+        "/appointments",
+        json=place.body(
+            place.at(9),
+            screening_answers={"active_skin_infection": False, "blood_thinners": False, "made_up": True},
+        ),
+    )
+    assert (unknown.status_code, unknown.json()["code"], unknown.json()["field"]) == (
+        422, "invalid_screening", "screening_answers",
+    )  # fmt: skip
     assert (blocked.status_code, blocked.json()["code"]) == (422, "screening_requires_clinic_contact")
     assert flagged.status_code == 201, flagged.text
     assert flagged.json()["appointment"]["screening_outcome"] is None, "patients and stored answers never see it"
