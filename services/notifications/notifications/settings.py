@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
@@ -25,6 +26,24 @@ class NotificationsSettings(PatientLinkSettings):
     smtp_password: SecretStr | None = None
     smtp_timeout_s: float = Field(default=10.0, gt=0)
     mail_from: str = "Microneedling clinics <no-reply@clinic.example>"
+    # Text messages go through an HTTP provider (see adapters/sms.py for the protocol), and through the
+    # fallback provider when the first fails for a passing reason. Only development has defaults (the
+    # local fake provider, `notifications-fake-sms`).
+    sms_primary_url: str
+    sms_primary_key: SecretStr
+    sms_fallback_url: str | None = None
+    sms_fallback_key: SecretStr | None = None
+    sms_timeout_s: float = Field(default=5.0, gt=0)
+    # Manager alerts (stock low, lot expiring, shortfall, recall) go to a clinic's alert recipients
+    # (set through the API); a clinic with none set falls back to this address.
+    operations_email: str
+    # Reminders go this long before the visit.
+    reminder_lead_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # Quiet hours, in the clinic's time zone: messages that are not urgent wait until they end.
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+    # Sent messages and their delivery record are deleted after this many days.
+    retention_days: int = Field(default=400, ge=30)
     # Where the patient's pages live: the manage link is <this>/manage/<appointment id>?token=...
     patient_pages_url: str
     # A message that failed for a passing reason is tried again after growing delays, this many times.
@@ -40,4 +59,7 @@ class NotificationsSettings(PatientLinkSettings):
             data.setdefault("smtp_host", "127.0.0.1")
             data.setdefault("smtp_port", 1025)
             data.setdefault("patient_pages_url", "http://127.0.0.1:8001")
+            data.setdefault("sms_primary_url", "http://127.0.0.1:8190")
+            data.setdefault("sms_primary_key", "development-sms-key")
+            data.setdefault("operations_email", "operations@clinic.example")
         return data

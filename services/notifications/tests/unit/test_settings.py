@@ -26,9 +26,12 @@ def test_development_sends_to_a_local_sink() -> None:
 def test_outside_development_the_mail_server_and_the_link_base_must_be_named() -> None:
     with pytest.raises(ValidationError) as refused:
         NotificationsSettings(environment="staging", **REAL)
-    assert {error["loc"][0] for error in refused.value.errors()} == {"smtp_host", "smtp_port", "patient_pages_url"}
+    assert {error["loc"][0] for error in refused.value.errors()} == {
+        "smtp_host", "smtp_port", "patient_pages_url", "sms_primary_url", "sms_primary_key", "operations_email",
+    }
     named = NotificationsSettings(
         environment="production", smtp_host="smtp.clinic.example", smtp_port=587,
-        patient_pages_url="https://book.clinic.example", **REAL,
+        patient_pages_url="https://book.clinic.example", sms_primary_url="https://sms.example/api",
+        sms_primary_key="a-real-provider-key", operations_email="ops@clinic.example", **REAL,
     )  # fmt: skip
     assert named.smtp_host == "smtp.clinic.example"
