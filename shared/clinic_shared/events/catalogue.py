@@ -123,6 +123,15 @@ class LotUsed(Fact):
     lot_number: str = Field(min_length=1, max_length=64)
 
 
+class NextSession(Fact):
+    """The next session of a course still to be booked: its number and the clinic's local days it may
+    fall on (both included)."""
+
+    session_number: int = Field(ge=2)
+    first_day: date
+    last_day: date
+
+
 class AppointmentCompleted(AppointmentFacts):
     event_type = "booking.appointment.completed"
 
@@ -131,6 +140,9 @@ class AppointmentCompleted(AppointmentFacts):
     lots_used: list[LotUsed]
     course_id: UUID | None = None
     session_number: int | None = Field(default=None, ge=1)
+    next_session: NextSession | None = Field(
+        default=None, description="set when the visit belongs to a course whose next session is not booked yet"
+    )
 
 
 class AppointmentNoShow(AppointmentFacts):

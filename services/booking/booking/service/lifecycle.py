@@ -12,7 +12,7 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Actor, Appointment, IllegalTransition, LotUsed
 from booking.domain.areas import Area
 from booking.domain.clinics import Clinic
-from booking.service.courses import check_course_neighbours
+from booking.service.courses import check_course_neighbours, window_of
 from booking.service.visits import (
     calendar_for,
     clinic_calendar,
@@ -156,23 +156,44 @@ async def complete_visit(
     lots_used: tuple[LotUsed, ...],
     now: datetime,
 ) -> Appointment:
-    # The depths are a treatment record and stay here; the event names the lots for traceability.
-    return await _change(
-        uow,
-        appointment_id=appointment_id,
-        authorize=authorize,
-        change=lambda visit, _, clinic: visit.completed(
+    """The depths are a treatment record and stay here; the event names the lots for traceability and,
+    for a course with a session still to book, that session's window (notifications suggests it)."""
+    async with uow:
+        appointment = await uow.appointments.get(appointment_id, for_update=True)
+        authorize(appointment)
+        clinic = await uow.clinics.get(appointment.clinic_id)
+        completed = appointment.completed(
             depths_mm=depths_mm, allowed_mm=clinic.policy.needle_depth_mm, lots_used=lots_used, now=now
-        ),
-        announce=lambda visit, _: catalogue.AppointmentCompleted(
-            appointment_id=visit.id,
-            clinic_id=visit.clinic_id,
-            patient_id=visit.patient_id,
-            completed_at=now,
-            areas=list(visit.areas),
-            lots_used=[catalogue.LotUsed(item_id=lot.item_id, lot_number=lot.lot_number) for lot in lots_used],
-        ),
-    )
+        )
+        await _stored(uow, completed, was=appointment)
+        uow.outbox.add(
+            catalogue.AppointmentCompleted(
+                appointment_id=completed.id,
+                clinic_id=completed.clinic_id,
+                patient_id=completed.patient_id,
+                completed_at=now,
+                areas=list(completed.areas),
+                lots_used=[catalogue.LotUsed(item_id=lot.item_id, lot_number=lot.lot_number) for lot in lots_used],
+                course_id=completed.course_id,
+                session_number=completed.session_number,
+                next_session=await _next_session(uow, completed, clinic),
+            )
+        )
+        await uow.commit()
+    return completed
+
+
+async def _next_session(uow: BookingUnitOfWork, visit: Appointment, clinic: Clinic) -> catalogue.NextSession | None:
+    """The course's next session, if it has one left and it is not booked yet."""
+    if visit.course_id is None or visit.session_number is None:
+        return None
+    course = await uow.appointments.course(visit.course_id)
+    number = visit.session_number + 1
+    booked = {session.session_number for session in await uow.appointments.sessions(visit.course_id)}
+    if number > course.sessions_planned or number in booked:
+        return None
+    first_day, last_day = window_of(clinic).days_after(visit.starts_at)
+    return catalogue.NextSession(session_number=number, first_day=first_day, last_day=last_day)
 
 
 async def mark_no_show(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,9 +25,11 @@ pytestmark = pytest.mark.integration
 NewBookable = Callable[..., Awaitable[Any]]
 
 
-async def _confirmed(booking: httpx.AsyncClient, inventory: Broker, place: Any, starts_at: str) -> dict[str, Any]:
+async def _confirmed(
+    booking: httpx.AsyncClient, inventory: Broker, place: Any, starts_at: str, **body: Any
+) -> dict[str, Any]:
     """A visit booked and confirmed through the saga, as inventory would confirm it."""
-    booked = (await booking.post("/appointments", json=place.body(starts_at, areas=("face", "neck")))).json()
+    booked = (await booking.post("/appointments", json=place.body(starts_at, areas=("face", "neck"), **body))).json()
     reserved = Envelope.wrap(
         SuppliesReserved(
             appointment_id=booked["appointment"]["id"],
@@ -283,3 +285,40 @@ async def _event(env: TestEnvironment, event_type: str, appointment_id: str) -> 
     assert body is not None, f"no {event_type} event"
     result: dict[str, Any] = body
     return result
+
+
+async def test_completing_a_course_session_announces_the_next_sessions_window_until_it_is_booked(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, inventory: Broker, test_env: TestEnvironment
+) -> None:
+    place = await new_bookable(practitioners=2, rooms=2, devices=2)
+    practitioner = test_env.auth_header(Role.PRACTITIONER, clinics=[uuid.UUID(place.clinic_id)])
+    completion = {
+        "needle_depths_mm": {"face": 1.0, "neck": 0.5},
+        "lots_used": [{"item_id": str(uuid.uuid4()), "lot_number": "L"}],
+    }
+
+    async def completed_first_session(starts_at: str, *, book_second: bool, hours_ago: int) -> dict[str, Any]:
+        visit = await _confirmed(booking, inventory, place, starts_at, course_sessions=3)
+        if book_second:
+            second = (datetime.fromisoformat(starts_at) + timedelta(weeks=5)).isoformat()
+            sessions = f"/courses/{visit['appointment']['course_id']}/sessions"
+            booked = await booking.post(sessions, json={"starts_at": second}, headers=visit["link"])
+            assert booked.status_code == 201, booked.text
+        await _shift_into(test_env, visit["id"], hours_from_now=-hours_ago)  # the two visits must not overlap
+        checked_in = await booking.post(f"/appointments/{visit['id']}/check-in", headers=practitioner)
+        assert checked_in.status_code == 200, checked_in.text
+        done = await booking.post(f"/appointments/{visit['id']}/complete", json=completion, headers=practitioner)
+        assert done.status_code == 200, done.text
+        return await _event(test_env, "booking.appointment.completed", visit["id"])
+
+    open_course = await completed_first_session(place.at(10), book_second=False, hours_ago=2)
+    booked_ahead = await completed_first_session(place.at(13), book_second=True, hours_ago=5)
+
+    treated_on = (datetime.now(UTC) - timedelta(hours=2)).astimezone(place.zone).date()
+    assert open_course["payload"]["session_number"] == 1
+    assert open_course["payload"]["next_session"] == {
+        "session_number": 2,
+        "first_day": (treated_on + timedelta(weeks=4)).isoformat(),
+        "last_day": (treated_on + timedelta(weeks=6)).isoformat(),
+    }
+    assert booked_ahead["payload"]["next_session"] is None, "nothing to suggest when session 2 is booked"
