@@ -60,7 +60,9 @@ async def appointment_messages(
         )
         rows = (
             await session.execute(
-                select(messages).where(messages.c.appointment_id == appointment_id).order_by(messages.c.created_at)
+                select(messages)
+                .where(messages.c.appointment_id == appointment_id)
+                .order_by(messages.c.due_at, messages.c.created_at)
             )
         ).all()
         clinic_id = clinic_id or (rows[0].clinic_id if rows else None)

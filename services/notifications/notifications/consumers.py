@@ -1,18 +1,37 @@
-"""What notifications consumes, as a table: event -> handler."""
+"""What notifications consumes, as tables: event -> handler. Booking's patients and visits in one
+consumer (so a visit's events keep their order), inventory's alerts in another (so a burst of stock
+alerts never holds up a confirmation)."""
 
 from __future__ import annotations
 
 from clinic_shared.events import catalogue
 from clinic_shared.messaging import Consumer
-from notifications.service import projections
+from notifications.service import planning, projections
 
 PATIENTS_AND_VISITS = Consumer(
     name="patients-and-visits",
     handlers={
         catalogue.PatientContactChanged: projections.apply_contact,
         catalogue.PatientErased: projections.forget_patient,
-        catalogue.AppointmentConfirmed: projections.confirm,
-        catalogue.AppointmentCancelled: projections.cancel,
-        catalogue.AppointmentRescheduled: projections.move,
+        catalogue.AppointmentRequested: planning.requested,
+        catalogue.AppointmentConfirmed: planning.confirmed,
+        catalogue.AppointmentRejected: planning.rejected,
+        catalogue.AppointmentRescheduled: planning.rescheduled,
+        catalogue.AppointmentCancelled: planning.cancelled,
+        catalogue.AppointmentCheckedIn: planning.checked_in,
+        catalogue.AppointmentCompleted: planning.completed,
+        catalogue.AppointmentNoShow: planning.no_show,
+        catalogue.WaitlistOfferMade: planning.offer_made,
+        catalogue.WaitlistOfferExpired: planning.offer_expired,
+    },
+)
+
+SUPPLY_ALERTS = Consumer(
+    name="supply-alerts",
+    handlers={
+        catalogue.StockLow: planning.stock_low,
+        catalogue.LotExpiring: planning.lot_expiring,
+        catalogue.ShortfallProjected: planning.shortfall,
+        catalogue.LotRecalled: planning.lot_recalled,
     },
 )

@@ -9,22 +9,26 @@ from fastapi import FastAPI
 from clinic_shared.projections.clinics import CLINIC_PROJECTION
 from clinic_shared.runtime import PeriodicJob, ServiceDefinition
 from notifications import api, consumers
-from notifications.service import sending
+from notifications.service import retention, sending
 from notifications.settings import NotificationsSettings
 
 SERVICE = ServiceDefinition(
     name="notifications",
     title="Notifications",
     description=(
-        "Messages to patients: so far the booking confirmation by e-mail (with the manage link and a calendar "
-        "file), sent with consent, retries and a delivery record staff can read. Errors have the body "
-        "`{code, message, field}`."
+        "Messages to patients (confirmations, reminders, moves, cancellations, aftercare, the next session, "
+        "waitlist offers, recall notices) by e-mail and SMS, and supply alerts to clinic managers; with consent "
+        "per channel and category, quiet hours, retries and a delivery record. Clinics edit their own versioned "
+        "templates. Errors have the body `{code, message, field}`."
     ),
     settings_class=NotificationsSettings,
     root=Path(__file__).resolve().parents[1],
     routers=api.ROUTERS,
-    consumers=(CLINIC_PROJECTION, consumers.PATIENTS_AND_VISITS),
-    jobs=(PeriodicJob(name="send-due-messages", interval_s=1, run=sending.send_due),),
+    consumers=(CLINIC_PROJECTION, consumers.PATIENTS_AND_VISITS, consumers.SUPPLY_ALERTS),
+    jobs=(
+        PeriodicJob(name="send-due-messages", interval_s=1, run=sending.send_due),
+        PeriodicJob(name="prune-old-messages", interval_s=3600, run=retention.prune_job),
+    ),
 )
 
 

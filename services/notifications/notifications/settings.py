@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import time
 from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
@@ -37,13 +36,13 @@ class NotificationsSettings(PatientLinkSettings):
     # Manager alerts (stock low, lot expiring, shortfall, recall) go to a clinic's alert recipients
     # (set through the API); a clinic with none set falls back to this address.
     operations_email: str
-    # Reminders go this long before the visit.
-    reminder_lead_hours: int = Field(default=24, ge=1, le=24 * 14)
-    # Quiet hours, in the clinic's time zone: messages that are not urgent wait until they end.
-    quiet_hours_start: time = time(21, 0)
-    quiet_hours_end: time = time(8, 0)
     # Sent messages and their delivery record are deleted after this many days.
     retention_days: int = Field(default=400, ge=30)
+    # Where this service is reached from outside (through the gateway): the unsubscribe and
+    # preferences links in messages point here.
+    public_url: str
+    # Where staff open a clinic's stock (linked from managers' alerts: <this>/clinics/<id>/stock).
+    staff_pages_url: str
     # Where the patient's pages live: the manage link is <this>/manage/<appointment id>?token=...
     patient_pages_url: str
     # A message that failed for a passing reason is tried again after growing delays, this many times.
@@ -62,4 +61,6 @@ class NotificationsSettings(PatientLinkSettings):
             data.setdefault("sms_primary_url", "http://127.0.0.1:8190")
             data.setdefault("sms_primary_key", "development-sms-key")
             data.setdefault("operations_email", "operations@clinic.example")
+            data.setdefault("public_url", "http://127.0.0.1:8003")
+            data.setdefault("staff_pages_url", "http://127.0.0.1:8002")
         return data

@@ -4,9 +4,8 @@ from the settings). Blocking, so the sender runs it in a thread."""
 from __future__ import annotations
 
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import make_msgid
 from uuid import UUID
 
 from notifications.settings import NotificationsSettings
@@ -26,7 +25,9 @@ class Outgoing:
     subject: str
     text: str
     html: str
-    ics: str
+    ics: str | None = None
+    ics_method: str = "PUBLISH"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def send(settings: NotificationsSettings, outgoing: Outgoing) -> str:
@@ -35,12 +36,17 @@ def send(settings: NotificationsSettings, outgoing: Outgoing) -> str:
     email["From"] = settings.mail_from
     email["To"] = outgoing.to
     email["Subject"] = outgoing.subject
-    email["Message-ID"] = message_id = make_msgid(domain="clinic.example")
+    # One Message-ID per message, whatever the attempt: a retry after a crash mid-send is recognisable.
+    email["Message-ID"] = message_id = f"<{outgoing.message_id}@notifications.clinic.example>"
+    for name, value in outgoing.headers.items():
+        email[name] = value
     email.set_content(outgoing.text)
     email.add_alternative(outgoing.html, subtype="html")
-    email.add_attachment(
-        outgoing.ics.encode(), maintype="text", subtype="calendar", filename="visit.ics", params={"method": "PUBLISH"}
-    )
+    if outgoing.ics is not None:
+        email.add_attachment(
+            outgoing.ics.encode(), maintype="text", subtype="calendar", filename="visit.ics",
+            params={"method": outgoing.ics_method},
+        )  # fmt: skip
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()

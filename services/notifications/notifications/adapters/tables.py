@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Identity, Integer, Table, Text, Uuid, func
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    Table,
+    Text,
+    Time,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from clinic_shared.db import new_metadata
 
@@ -34,6 +47,7 @@ appointments = Table(
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Column("areas", ARRAY(Text), nullable=False),
     Column("status", Text, nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
 )
 
 messages = Table(
@@ -41,10 +55,15 @@ messages = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("dedupe_key", Text, nullable=False, unique=True),
-    Column("patient_id", Uuid, nullable=False),
+    Column("patient_id", Uuid),
     Column("appointment_id", Uuid),
     Column("clinic_id", Uuid, nullable=False),
     Column("kind", Text, nullable=False),
+    Column("audience", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("facts", JSONB, nullable=False),
+    Column("to_address", Text),
     Column("channel", Text, nullable=False),
     Column("status", Text, nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
@@ -52,6 +71,9 @@ messages = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("sent_at", DateTime(timezone=True)),
     Column("last_error", Text),
+    Column("provider", Text),
+    Column("provider_message_id", Text),
+    Column("published_at", DateTime(timezone=True)),
 )
 
 delivery_attempts = Table(
@@ -65,4 +87,46 @@ delivery_attempts = Table(
     Column("provider_message_id", Text),
     Column("status", Text, nullable=False),
     Column("error", Text),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("clinic_id", Uuid, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("locale", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", Text),
+    Column("saved_by", Text, nullable=False),
+    Column("saved_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+preferences = Table(
+    "preferences",
+    metadata,
+    Column("patient_id", Uuid, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("category", Text, primary_key=True),
+    Column("allowed", Boolean, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+alert_recipients = Table(
+    "alert_recipients",
+    metadata,
+    Column("clinic_id", Uuid, primary_key=True),
+    Column("email", Text, primary_key=True),
+    Column("added_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+clinic_policies = Table(
+    "clinic_policies",
+    metadata,
+    Column("clinic_id", Uuid, primary_key=True),
+    Column("reminder_lead_hours", Integer, nullable=False),
+    Column("quiet_start", Time, nullable=False),
+    Column("quiet_end", Time, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

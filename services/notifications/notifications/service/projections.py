@@ -1,27 +1,39 @@
-"""What notifications learns from booking: who patients are and how to reach them (contact details and
-consent only), and the appointments it writes about. A confirmed visit queues its confirmation; a
-cancelled one cancels whatever is still queued for it; an erased patient is forgotten at once."""
+"""What notifications knows from booking: who patients are and how to reach them (contact details and
+consent only), and the visits it writes about (times, areas, status; no health data). Events may
+arrive late or twice, so a visit's status only moves forward: a late `confirmed` never revives a
+cancelled visit."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from clinic_shared.events import catalogue
-from clinic_shared.logging import get_logger
 from clinic_shared.messaging import HandlerContext
-from notifications.adapters.tables import appointments, messages, recipients
+from notifications.adapters.tables import appointments, messages, preferences, recipients
 
-log = get_logger(__name__)
 WAITING = ("queued", "failed_temporary")
+FINAL = ("completed", "cancelled", "rejected", "no_show")
 
 
-class RecipientNotKnownYet(RuntimeError):
-    """The appointment's event overtook the patient's: retried through the consumer's tiers."""
+class NotKnownYet(RuntimeError):
+    """An event overtook the one it depends on (a visit's before its patient's): the consumer retries it
+    with growing delays, and after its last try it lands in the error queue with this reason."""
+
+
+def _rank(status: Any) -> ColumnElement[int]:
+    return case(
+        (status == "requested", 0),
+        (status == "confirmed", 1),
+        (status == "checked_in", 2),
+        else_=3,
+    )
 
 
 async def apply_contact(event: catalogue.PatientContactChanged, ctx: HandlerContext) -> None:
@@ -48,6 +60,8 @@ async def apply_contact(event: catalogue.PatientContactChanged, ctx: HandlerCont
 
 
 async def forget_patient(event: catalogue.PatientErased, ctx: HandlerContext) -> None:
+    """Contact details and choices go at once; what was still to be sent is cancelled. The row stays as
+    a tombstone so a late contact event cannot bring the patient back."""
     statement = insert(recipients).values(
         patient_id=event.patient_id, revision=0, display_name="", preferred_channel="email", locale="en",
         care_messages_consent=False, marketing_consent=False, erased_at=event.erased_at,
@@ -61,6 +75,7 @@ async def forget_patient(event: catalogue.PatientErased, ctx: HandlerContext) ->
             },
         )
     )  # fmt: skip
+    await ctx.session.execute(delete(preferences).where(preferences.c.patient_id == event.patient_id))
     await ctx.session.execute(
         update(messages)
         .where(messages.c.patient_id == event.patient_id, messages.c.status.in_(WAITING))
@@ -68,9 +83,23 @@ async def forget_patient(event: catalogue.PatientErased, ctx: HandlerContext) ->
     )
 
 
-async def _project_appointment(
-    ctx: HandlerContext, *, event: Any, starts_at: datetime, ends_at: datetime, areas: list[str], status: str
+async def recipient(session: AsyncSession, patient_id: UUID) -> Any:
+    row = (await session.execute(select(recipients).where(recipients.c.patient_id == patient_id))).first()
+    if row is None:
+        raise NotKnownYet(f"no contact details for patient {patient_id} yet")
+    return row
+
+
+async def project_visit(
+    session: AsyncSession,
+    event: catalogue.AppointmentFacts,
+    *,
+    status: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    areas: list[str],
 ) -> None:
+    """Insert the visit, or move it forward to `status` with these times."""
     values = {
         "appointment_id": event.appointment_id,
         "clinic_id": event.clinic_id,
@@ -81,73 +110,31 @@ async def _project_appointment(
         "status": status,
     }
     statement = insert(appointments).values(**values)
-    await ctx.session.execute(
+    await session.execute(
         statement.on_conflict_do_update(
             index_elements=[appointments.c.appointment_id],
             set_={k: statement.excluded[k] for k in values if k != "appointment_id"},
-            where=appointments.c.status != "cancelled",  # a late event never revives a cancelled visit
+            where=_rank(appointments.c.status) < _rank(statement.excluded.status),
         )
     )
 
 
-async def confirm(event: catalogue.AppointmentConfirmed, ctx: HandlerContext) -> None:
-    """The visit is confirmed: project it and queue its confirmation, once, if the patient wants care
-    messages."""
-    recipient = (
-        await ctx.session.execute(select(recipients).where(recipients.c.patient_id == event.patient_id))
-    ).first()
-    if recipient is None:
-        raise RecipientNotKnownYet(f"no contact details for patient {event.patient_id} yet")
-    await _project_appointment(
-        ctx, event=event, starts_at=event.starts_at, ends_at=event.ends_at, areas=list(event.areas), status="confirmed"
-    )
-    if recipient.erased_at is not None or not recipient.care_messages_consent:
-        log.info("confirmation_not_queued", appointment_id=str(event.appointment_id), reason="no consent")
-        return
-    channel = "email" if recipient.email else "sms"
-    await ctx.session.execute(
-        _confirmation(event, status="queued", channel=channel).on_conflict_do_nothing(
-            index_elements=[messages.c.dedupe_key]
-        )
-    )
-
-
-async def cancel(event: catalogue.AppointmentCancelled, ctx: HandlerContext) -> None:
-    """Nothing more is sent for a cancelled visit (its own cancellation notice is a later slice). The
-    confirmation's place is taken even when its event has not arrived yet (a retry can overtake), so a
-    late confirmation finds it cancelled and sends nothing."""
-    await ctx.session.execute(
-        update(appointments).where(appointments.c.appointment_id == event.appointment_id).values(status="cancelled")
-    )
-    await ctx.session.execute(
-        update(messages)
-        .where(messages.c.appointment_id == event.appointment_id, messages.c.status.in_(WAITING))
-        .values(status="cancelled", last_error="appointment cancelled")
-    )
-    await ctx.session.execute(
-        _confirmation(event, status="cancelled").on_conflict_do_nothing(index_elements=[messages.c.dedupe_key])
-    )
-
-
-async def move(event: catalogue.AppointmentRescheduled, ctx: HandlerContext) -> None:
-    """A message still waiting (a confirmation held up by an outage) goes out with the new time."""
-    await ctx.session.execute(
+async def advance_visit(session: AsyncSession, appointment_id: UUID, status: str, **values: Any) -> Any:
+    """Move a known visit forward to `status`; the visit as it is now (None when notifications never
+    heard of it)."""
+    await session.execute(
         update(appointments)
-        .where(appointments.c.appointment_id == event.appointment_id)
-        .values(starts_at=event.starts_at, ends_at=event.ends_at, areas=list(event.areas))
+        .where(appointments.c.appointment_id == appointment_id, _rank(appointments.c.status) < _rank(status))
+        .values(status=status, **values)
     )
+    return (await session.execute(select(appointments).where(appointments.c.appointment_id == appointment_id))).first()
 
 
-def _confirmation(event: Any, *, status: str, channel: str = "email") -> Any:
-    return insert(messages).values(
-        id=uuid.uuid4(),
-        dedupe_key=f"{event.patient_id}:{event.appointment_id}:confirmation",
-        patient_id=event.patient_id,
-        appointment_id=event.appointment_id,
-        clinic_id=event.clinic_id,
-        kind="confirmation",
-        channel=channel,
-        status=status,
-        due_at=func.now(),
-        last_error="appointment cancelled" if status == "cancelled" else None,
+async def cancel_waiting(session: AsyncSession, *, reason: str, **where: Any) -> None:
+    """Whatever is still to be sent for this visit (or patient, or kind) will not be."""
+    conditions = [messages.c[name] == value for name, value in where.items()]
+    await session.execute(
+        update(messages)
+        .where(*conditions, messages.c.status.in_(WAITING))
+        .values(status="cancelled", last_error=reason)
     )

@@ -1,48 +1,148 @@
 """Sending: messages are rows with a due time; the sender claims due ones with `FOR UPDATE SKIP
-LOCKED` (several workers may run), marks them `sending` and commits before it talks to the SMTP
-server, then records the attempt. A passing failure is tried again after growing delays, a
-permanent one (an address the server refuses) is recorded once and not retried, and a message left
-in `sending` by a worker that died is picked up again."""
+LOCKED` (several workers may run), marks them `sending` and commits before it talks to a mail server or
+an SMS provider, then records every attempt and announces the outcome (`message delivered` / `message
+failed`) through the outbox in the same transaction.
+
+Right before sending, each message is checked again: is it still warranted (a cancelled visit gets no
+reminder), may the patient be written to on some channel (erasure, consent per channel and category),
+and is it quiet hours at the clinic (a message that can wait is deferred to their end, never dropped).
+
+A passing failure is tried again after growing delays, up to a limit; a permanent one (an address that
+is invalid or refused) is recorded once and not retried; a message left in `sending` by a worker that
+died is picked up again, with the same Message-ID and provider reference so it is recognisable."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinic_shared import manage_links
+from clinic_shared.events import catalogue
 from clinic_shared.logging import get_logger
+from clinic_shared.outbox import Outbox
 from clinic_shared.projections.clinics import clinics
 from clinic_shared.runtime import SessionFactory
+from notifications import links
+from notifications.adapters import sms as sms_adapter
 from notifications.adapters import smtp
-from notifications.adapters.tables import appointments, delivery_attempts, messages, recipients
+from notifications.adapters.tables import alert_recipients, appointments, delivery_attempts, messages, preferences
+from notifications.adapters.tables import recipients as recipients_table
+from notifications.domain.kinds import KINDS
+from notifications.domain.schedule import QuietHours
+from notifications.service import rendering
+from notifications.service.planning import clinic_rules
 from notifications.settings import NotificationsSettings
 
 log = get_logger(__name__)
 BATCH = 20
-TEMPLATES = Environment(
-    loader=PackageLoader("notifications", "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
+Clock = Callable[[], datetime]
 AREA_NAMES = {"face": "face", "neck": "neck", "decolletage": "décolletage", "hands": "hands"}
+# Enough to refuse what no mail server would take; the server has the last word.
+EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
-async def send_due(session_factory: SessionFactory, settings: NotificationsSettings) -> None:
-    """Worker job: send what is due, in small batches, until nothing is."""
-    while await _send_batch(session_factory, settings):
-        pass
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
-async def _send_batch(session_factory: SessionFactory, settings: NotificationsSettings) -> int:
-    now = datetime.now(UTC)
+@dataclass(frozen=True)
+class Skip:
+    """Nothing will be sent, and why (cancelled visit, no consent, erased patient)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Permanently undeliverable before any provider was asked (an invalid address)."""
+
+    channel: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Text:
+    message_id: UUID
+    to: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    channel: str
+    email: smtp.Outgoing | None = None
+    text: Text | None = None
+    to_address: str | None = None  # managers' addresses, recorded; never a patient's
+
+
+@dataclass(frozen=True)
+class Attempt:
+    provider: str
+    status: str
+    provider_message_id: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Channels:
+    """The ways out, opened once per run of the job."""
+
+    settings: NotificationsSettings
+    _sms: sms_adapter.SmsSender | None = field(default=None, init=False)
+
+    async def send(self, prepared: Prepared) -> list[Attempt]:
+        if prepared.email is not None:
+            return [await self._mail(prepared.email)]
+        assert prepared.text is not None
+        if self._sms is None:
+            self._sms = sms_adapter.SmsSender.from_settings(self.settings)
+        sent = await self._sms.send(to=prepared.text.to, body=prepared.text.body, reference=prepared.text.message_id)
+        return [Attempt(a.provider, a.status, a.provider_message_id, a.error) for a in sent]
+
+    async def _mail(self, outgoing: smtp.Outgoing) -> Attempt:
+        provider = f"smtp:{self.settings.smtp_host}"
+        try:
+            provider_id = await asyncio.to_thread(smtp.send, self.settings, outgoing)
+        except smtp.PermanentFailure as error:
+            return Attempt(provider, "failed_permanent", error=str(error))
+        except smtp.TEMPORARY as error:
+            return Attempt(provider, "failed_temporary", error=smtp.describe(error))
+        return Attempt(provider, "sent", provider_message_id=provider_id)
+
+    async def aclose(self) -> None:
+        if self._sms is not None:
+            await self._sms.aclose()
+
+
+async def send_due(session_factory: SessionFactory, settings: NotificationsSettings, *, now: Clock = utc_now) -> None:
+    """Worker job: send what is due, in small batches, until nothing is. `now` is the clock (tests move
+    it)."""
+    channels = Channels(settings)
+    try:
+        while await _send_batch(session_factory, settings, channels, now()):
+            pass
+    finally:
+        await channels.aclose()
+
+
+async def _send_batch(
+    session_factory: SessionFactory, settings: NotificationsSettings, channels: Channels, now: datetime
+) -> int:
     async with session_factory() as session, session.begin():
         claimed = list(
             await session.scalars(
@@ -66,168 +166,433 @@ async def _send_batch(session_factory: SessionFactory, settings: NotificationsSe
                 update(messages).where(messages.c.id.in_(claimed)).values(status="sending", due_at=now)
             )
     for message_id in claimed:
-        await _deliver(session_factory, settings, message_id)
+        await _deliver(session_factory, settings, channels, message_id, now)
     return len(claimed)
 
 
-async def _deliver(session_factory: SessionFactory, settings: NotificationsSettings, message_id: UUID) -> None:
+async def _deliver(
+    session_factory: SessionFactory, settings: NotificationsSettings, channels: Channels, message_id: UUID,
+    now: datetime,
+) -> None:  # fmt: skip
     try:
         async with session_factory() as session, session.begin():
-            outgoing, skip_reason = await _compose(session, settings, message_id)
-            if outgoing is None:
+            outcome = await _prepare(session, settings, message_id, now)
+            if isinstance(outcome, Skip):
                 await session.execute(
-                    update(messages)
-                    .where(messages.c.id == message_id)
-                    .values(status="cancelled", last_error=skip_reason)
+                    update(messages).where(messages.c.id == message_id)
+                    .values(status="cancelled", last_error=outcome.reason)
+                )  # fmt: skip
+                return
+            if isinstance(outcome, Deferred):
+                await session.execute(
+                    update(messages).where(messages.c.id == message_id).values(status="queued", due_at=outcome.until)
                 )
                 return
-        provider_id = await asyncio.to_thread(smtp.send, settings, outgoing)
-    except smtp.PermanentFailure as error:
-        await _record(session_factory, settings, message_id, status="failed_permanent", error=str(error))
-    except smtp.TEMPORARY as error:
-        await _record(session_factory, settings, message_id, status="failed_temporary", error=smtp.describe(error))
+        if isinstance(outcome, Refused):
+            attempts = [Attempt(outcome.channel, "failed_permanent", error=outcome.reason)]
+            await _record(session_factory, settings, message_id, outcome.channel, None, attempts, now)
+            return
+        attempts = await channels.send(outcome)
     except Exception as error:
-        # A message that cannot be rendered or built (bad data, a template error) will not get better by
-        # itself: recorded once, not retried, and the rest of the batch goes on.
+        # A message that cannot be rendered or built will not get better by itself: recorded once, not
+        # retried, and the rest of the batch goes on.
         log.exception("message_unsendable", message_id=str(message_id))
-        await _record(session_factory, settings, message_id, status="failed_permanent", error=smtp.describe(error))
-    else:
-        await _record(session_factory, settings, message_id, status="sent", provider_message_id=provider_id)
+        attempts = [Attempt("none", "failed_permanent", error=f"unsendable: {type(error).__name__}")]
+        await _record(session_factory, settings, message_id, None, None, attempts, now)
+        return
+    await _record(session_factory, settings, message_id, outcome.channel, outcome.to_address, attempts, now)
 
 
-async def _compose(
-    session: AsyncSession, settings: NotificationsSettings, message_id: UUID
-) -> tuple[smtp.Outgoing | None, str | None]:
-    """The e-mail to send, or why nothing should be sent any more."""
-    row = (
-        await session.execute(
-            select(
-                messages.c.channel,
-                recipients.c.display_name,
-                recipients.c.email,
-                recipients.c.locale,
-                recipients.c.care_messages_consent,
-                recipients.c.erased_at,
-                appointments.c.appointment_id,
-                appointments.c.patient_id,
-                appointments.c.starts_at,
-                appointments.c.ends_at,
-                appointments.c.areas,
-                appointments.c.status.label("appointment_status"),
-                clinics.c.name.label("clinic_name"),
-                clinics.c.address,
-                clinics.c.timezone,
-                clinics.c.phone,
-            )
-            .join(recipients, recipients.c.patient_id == messages.c.patient_id)
-            .join(appointments, appointments.c.appointment_id == messages.c.appointment_id)
-            .join(clinics, clinics.c.id == messages.c.clinic_id)
-            .where(messages.c.id == message_id)
-        )
+async def _prepare(
+    session: AsyncSession, settings: NotificationsSettings, message_id: UUID, now: datetime
+) -> Prepared | Skip | Deferred | Refused:
+    message = (await session.execute(select(messages).where(messages.c.id == message_id))).one()
+    clinic = (await session.execute(select(clinics).where(clinics.c.id == message.clinic_id))).first()
+    if clinic is None:
+        return Skip("clinic unknown")
+    zone, policy = await clinic_rules(session, message.clinic_id)
+    if message.audience == "manager":
+        return await _manager_alert(session, settings, message, clinic)
+
+    recipient = (
+        await session.execute(select(recipients_table).where(recipients_table.c.patient_id == message.patient_id))
     ).first()
-    if row is None:
-        return None, "recipient, appointment or clinic unknown"
-    if row.erased_at is not None or not row.care_messages_consent:
-        return None, "the patient does not want care messages"
-    if row.appointment_status != "confirmed":
-        return None, f"the appointment is {row.appointment_status}"
-    if row.channel != "email" or not row.email:
-        return None, "text messages are not sent yet"
-    zone = ZoneInfo(row.timezone)
-    local = row.starts_at.astimezone(zone)
-    token = manage_links.issue(
-        settings.manage_link_secret.get_secret_value(),
-        appointment_id=row.appointment_id,
-        patient_id=row.patient_id,
-        visit_ends_at=row.ends_at,
+    checked = await _checked(session, message, recipient, zone, policy.quiet, now)
+    if not isinstance(checked, tuple) or recipient is None:
+        return checked if not isinstance(checked, tuple) else Skip("the patient was erased")
+    visit, channel, address = checked
+
+    context = _patient_context(settings, message, recipient, clinic, visit, zone, channel)
+    source = await rendering.current_source(
+        session, clinic_id=message.clinic_id, kind=message.kind, channel=channel, locale=recipient.locale
     )
-    address = row.address
-    context: dict[str, Any] = {
-        "name": row.display_name,
-        "locale": row.locale,
-        "local_start": f"{local:%A %d %B %Y, %H:%M}",
-        "timezone": row.timezone,
-        "clinic_name": row.clinic_name,
-        "clinic_address": ", ".join(
-            p for p in (address.get("line1"), address.get("postal_code"), address.get("city")) if p
+    rendered = rendering.render(source, context, channel)
+    if channel == "sms":
+        body = rendered.body
+        if message.category == "marketing":
+            body += f" Stop these: {context['unsubscribe_url']}"
+        return Prepared("sms", text=Text(message.id, sms_adapter.normalised_phone(address), body))
+    footer = [
+        f"{clinic.name} · {clinic.phone}",
+        context["clinic_address"],
+        f"Choose which messages you receive: {context['preferences_url']}",
+    ]
+    headers = {}
+    if message.category == "marketing":
+        footer.append(f"Stop suggestions like this one: {context['unsubscribe_url']}")
+        one_click = _unsubscribe_url(settings, message, channel)
+        headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    subject = rendered.subject or ""
+    ics, method = _calendar(message, visit, clinic, context, now)
+    return Prepared(
+        "email",
+        email=smtp.Outgoing(
+            message_id=message.id, to=address, subject=subject, text=f"{rendered.body}\n\n-- \n" + "\n".join(footer),
+            html=rendering.email_html(subject=subject, body=rendered.body, footer=footer, clinic_name=clinic.name,
+                                      locale=recipient.locale),
+            ics=ics, ics_method=method, headers=headers,
         ),
-        "clinic_phone": row.phone,
-        "areas": ", ".join(AREA_NAMES.get(area, area) for area in row.areas),
-        "manage_url": f"{settings.patient_pages_url.rstrip('/')}/manage/{row.appointment_id}?token={token}",
-    }
-    return (
-        smtp.Outgoing(
-            message_id=message_id,
-            to=row.email,
-            subject=f"Your microneedling visit on {local:%d %B} at {local:%H:%M} is confirmed",
-            text=TEMPLATES.get_template("confirmation.txt.j2").render(context),
-            html=TEMPLATES.get_template("confirmation.html.j2").render(context),
-            ics=calendar_file(
-                uid=f"{row.appointment_id}@clinic", starts_at=row.starts_at, ends_at=row.ends_at,
-                summary=f"Microneedling at {row.clinic_name}", location=context["clinic_address"],
-            ),
-        ),
-        None,
     )  # fmt: skip
 
 
-def calendar_file(*, uid: str, starts_at: datetime, ends_at: datetime, summary: str, location: str) -> str:
-    """An iCalendar (RFC 5545) event in UTC, lines ending in CRLF."""
+async def _checked(
+    session: AsyncSession, message: Any, recipient: Any, zone: ZoneInfo, quiet: QuietHours, now: datetime
+) -> tuple[Any, str, str] | Skip | Deferred | Refused:
+    """The visit, channel and address for a patient's message that may go now; or why it may not."""
+    if recipient is None or recipient.erased_at is not None:
+        return Skip("the patient was erased")
+    visit = None
+    if message.appointment_id is not None:
+        visit = (
+            await session.execute(select(appointments).where(appointments.c.appointment_id == message.appointment_id))
+        ).first()
+    unwarranted = await _unwarranted(session, message, visit, zone, now)
+    if unwarranted:
+        return Skip(unwarranted)
+    channel = await _channel(session, message, recipient, KINDS[message.kind].channels)
+    if channel is None:
+        return Skip(f"no channel the patient accepts {message.category} messages on")
+    if not message.urgent and (release := quiet.release(now, zone)) > now:
+        return Deferred(release)
+    address = recipient.email if channel == "email" else recipient.phone
+    valid = _valid_email(address) if channel == "email" else sms_adapter.valid_phone(address)
+    if not valid:
+        return Refused(channel, "invalid e-mail address" if channel == "email" else "invalid phone number")
+    return visit, channel, address
+
+
+# The visit's status each kind needs when it is sent.
+NEEDS_STATUS = {
+    "confirmation": "confirmed", "reminder": "confirmed", "rescheduled": "confirmed", "cancelled": "cancelled",
+    "rejected": "rejected", "aftercare_same_day": "completed", "aftercare_next_day": "completed",
+    "aftercare_check": "completed", "next_session": "completed",
+}  # fmt: skip
+
+
+async def _unwarranted(session: AsyncSession, message: Any, visit: Any, zone: ZoneInfo, now: datetime) -> str | None:
+    """Why this message is no longer worth sending, if it is not."""
+    if message.appointment_id is not None:
+        if visit is None:
+            return "appointment unknown"
+        needed = NEEDS_STATUS.get(message.kind)
+        if needed is not None and visit.status != needed:
+            return f"the appointment is {visit.status}"
+    facts = message.facts
+    reason: str | None = None
+    match message.kind:
+        case "confirmation" | "reminder" if visit.starts_at <= now:
+            reason = "the visit has begun"
+        case "rescheduled" if visit.starts_at != datetime.fromisoformat(facts["starts_at"]):
+            reason = "the visit moved again"
+        case "next_session":
+            reason = await _next_session_unwarranted(session, message, visit, zone, now)
+        case "waitlist_offer" if datetime.fromisoformat(facts["expires_at"]) <= now:
+            reason = "the offer expired"
+    return reason
+
+
+async def _next_session_unwarranted(
+    session: AsyncSession, message: Any, visit: Any, zone: ZoneInfo, now: datetime
+) -> str | None:
+    if date.fromisoformat(message.facts["last_day"]) < now.astimezone(zone).date():
+        return "the course window has passed"
+    booked = await session.scalar(
+        select(appointments.c.appointment_id)
+        .where(appointments.c.patient_id == message.patient_id, appointments.c.clinic_id == message.clinic_id,
+               appointments.c.starts_at > visit.starts_at,
+               appointments.c.status.in_(("requested", "confirmed", "checked_in", "completed")))
+        .limit(1)
+    )  # fmt: skip
+    return "the next session is booked" if booked is not None else None
+
+
+async def _channel(session: AsyncSession, message: Any, recipient: Any, offered: tuple[str, ...]) -> str | None:
+    """The patient's preferred channel, else the other, among those with an address and consent for
+    the message's category (a choice made here, per channel, wins over booking's consent)."""
+    chosen = {
+        row.channel: row.allowed
+        for row in await session.execute(
+            select(preferences.c.channel, preferences.c.allowed).where(
+                preferences.c.patient_id == message.patient_id, preferences.c.category == message.category
+            )
+        )
+    }
+    default = recipient.care_messages_consent if message.category == "care" else recipient.marketing_consent
+    order = [recipient.preferred_channel, *(c for c in ("email", "sms") if c != recipient.preferred_channel)]
+    for channel in order:
+        address = recipient.email if channel == "email" else recipient.phone
+        if channel in offered and address and chosen.get(channel, default):
+            return str(channel)
+    return None
+
+
+def _valid_email(address: str | None) -> bool:
+    return address is not None and EMAIL.fullmatch(address) is not None
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone)
+
+
+def _long(local: datetime) -> str:
+    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
+
+
+def _day(local: date) -> str:
+    return f"{local:%A} {local.day} {local:%B}"
+
+
+def _areas(areas: list[str]) -> str:
+    names = [AREA_NAMES.get(area, area) for area in areas]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _address(clinic: Any) -> str:
+    address = clinic.address
+    city = " ".join(p for p in (address.get("postal_code"), address.get("city")) if p)
+    return ", ".join(p for p in (address.get("line1"), city) if p)
+
+
+def _unsubscribe_url(settings: NotificationsSettings, message: Any, channel: str) -> str:
+    token = links.unsubscribe_token(
+        settings.manage_link_secret.get_secret_value(), patient_id=message.patient_id, channel=channel,  # type: ignore[arg-type]
+        category=message.category,
+    )  # fmt: skip
+    return f"{settings.public_url.rstrip('/')}/p/unsubscribe?token={token}"
+
+
+def _patient_context(
+    settings: NotificationsSettings, message: Any, recipient: Any, clinic: Any, visit: Any, zone: ZoneInfo,
+    channel: str,
+) -> dict[str, Any]:  # fmt: skip
+    secret = settings.manage_link_secret.get_secret_value()
+    pages = settings.patient_pages_url.rstrip("/")
+    facts = message.facts
+    context: dict[str, Any] = {
+        "name": recipient.display_name,
+        "clinic_name": clinic.name,
+        "clinic_address": _address(clinic),
+        "clinic_phone": clinic.phone,
+        "timezone": clinic.timezone,
+        "preferences_url": f"{settings.public_url.rstrip('/')}/p/preferences?token="
+        + links.preferences_token(secret, patient_id=message.patient_id),
+        "book_url": f"{pages}/clinics/{message.clinic_id}",
+    }
+    starts_at = visit.starts_at if visit is not None else None
+    if message.kind == "waitlist_offer":
+        starts_at = datetime.fromisoformat(facts["starts_at"])
+        expires = _local(datetime.fromisoformat(facts["expires_at"]), zone)
+        entry = UUID(facts["entry_id"])
+        token = manage_links.issue_waitlist(
+            secret, entry_id=entry, patient_id=message.patient_id, last_day=_local(starts_at, zone).date()
+        )
+        context |= {
+            "expires_local": f"{expires:%H:%M} on {_day(expires.date())}",
+            "offer_url": f"{pages}/waitlist/{entry}?token={token}",
+            "areas": _areas(facts["areas"]),
+            "manage_url": f"{pages}/waitlist/{entry}?token={token}",
+        }
+    elif visit is not None:
+        token = manage_links.issue(
+            secret, appointment_id=visit.appointment_id, patient_id=visit.patient_id, visit_ends_at=visit.ends_at
+        )
+        context |= {"areas": _areas(visit.areas), "manage_url": f"{pages}/manage/{visit.appointment_id}?token={token}"}
+    if starts_at is not None:
+        local = _local(starts_at, zone)
+        context |= {"local_start": _long(local), "local_date": _day(local.date()), "local_time": f"{local:%H:%M}"}
+    if message.kind == "rescheduled":
+        context["previous_local_start"] = _long(_local(datetime.fromisoformat(facts["previous_starts_at"]), zone))
+    if message.kind == "cancelled":
+        context["cancelled_by"] = facts.get("cancelled_by", "system")
+    if message.kind == "next_session":
+        context |= {
+            "session_number": str(facts["session_number"]),
+            "window_from": _day(date.fromisoformat(facts["first_day"])),
+            "window_until": _day(date.fromisoformat(facts["last_day"])),
+            "unsubscribe_url": _unsubscribe_url(settings, message, channel),
+        }
+    if message.kind == "recall_notice":
+        treated = _local(datetime.fromisoformat(facts["treated_at"]), zone)
+        context["treated_on"] = f"{treated:%A} {treated.day} {treated:%B %Y}"
+    return {name: context[name] for name in KINDS[message.kind].variables if name in context}
+
+
+def _calendar(message: Any, visit: Any, clinic: Any, context: dict[str, Any], now: datetime) -> tuple[str | None, str]:
+    """The visit as a calendar event for the confirmation and a move; its cancellation for a cancel."""
+    if visit is None or message.kind not in ("confirmation", "rescheduled", "cancelled"):
+        return None, "PUBLISH"
+    method = "CANCEL" if message.kind == "cancelled" else "PUBLISH"
+    return (
+        calendar_file(
+            uid=f"{visit.appointment_id}@clinic", starts_at=visit.starts_at, ends_at=visit.ends_at,
+            summary=f"Microneedling at {clinic.name}", location=_address(clinic), method=method,
+            sequence=int(now.timestamp()), stamp=now,
+        ),
+        method,
+    )  # fmt: skip
+
+
+def calendar_file(
+    *, uid: str, starts_at: datetime, ends_at: datetime, summary: str, location: str, method: str = "PUBLISH",
+    sequence: int = 0, stamp: datetime | None = None,
+) -> str:  # fmt: skip
+    """An iCalendar (RFC 5545) event in UTC, lines ending in CRLF. A later SEQUENCE with the same UID
+    updates the event in the patient's calendar; METHOD:CANCEL removes it."""
 
     def text(value: str) -> str:
         return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
-    def stamp(moment: datetime) -> str:
+    def utc(moment: datetime) -> str:
         return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//Clinic platform//Notifications//EN",
-        "METHOD:PUBLISH",
+        f"METHOD:{method}",
         "BEGIN:VEVENT",
         f"UID:{uid}",
-        f"DTSTAMP:{stamp(datetime.now(UTC))}",
-        f"DTSTART:{stamp(starts_at)}",
-        f"DTEND:{stamp(ends_at)}",
+        f"SEQUENCE:{sequence}",
+        f"DTSTAMP:{utc(stamp or datetime.now(UTC))}",
+        f"DTSTART:{utc(starts_at)}",
+        f"DTEND:{utc(ends_at)}",
         f"SUMMARY:{text(summary)}",
         f"LOCATION:{text(location)}",
+        *(["STATUS:CANCELLED"] if method == "CANCEL" else []),
         "END:VEVENT",
         "END:VCALENDAR",
     ]
     return "\r\n".join(lines) + "\r\n"
 
 
+def _number(value: str) -> str:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return value
+    return f"{number.normalize():f}"
+
+
+async def _manager_alert(session: AsyncSession, settings: NotificationsSettings, message: Any, clinic: Any) -> Prepared:
+    addresses = sorted(
+        await session.scalars(select(alert_recipients.c.email).where(alert_recipients.c.clinic_id == message.clinic_id))
+    ) or [settings.operations_email]
+    facts = dict(message.facts)
+    for name in ("available", "reorder_point", "on_hand", "required"):
+        if name in facts:
+            facts[name] = _number(facts[name])
+    if "expires_on" in facts:
+        expires = date.fromisoformat(facts["expires_on"])
+        facts["expires_on"] = f"{expires.day} {expires:%B %Y}"
+    if "on_date" in facts:
+        day = date.fromisoformat(facts["on_date"])
+        facts["on_date"] = f"{day:%A} {day.day} {day:%B %Y}"
+    context = {
+        **facts,
+        "clinic_name": clinic.name,
+        "stock_url": f"{settings.staff_pages_url.rstrip('/')}/clinics/{message.clinic_id}/stock",
+    }
+    context = {name: context[name] for name in KINDS[message.kind].variables if name in context}
+    source = await rendering.current_source(
+        session, clinic_id=message.clinic_id, kind=message.kind, channel="email", locale=rendering.DEFAULT_LOCALE
+    )
+    rendered = rendering.render(source, context, "email")
+    footer = [f"Sent to the alert recipients of {clinic.name}."]
+    subject = rendered.subject or ""
+    to = ", ".join(addresses)
+    return Prepared(
+        "email",
+        email=smtp.Outgoing(
+            message_id=message.id, to=to, subject=subject, text=f"{rendered.body}\n\n-- \n{footer[0]}",
+            html=rendering.email_html(subject=subject, body=rendered.body, footer=footer, clinic_name=clinic.name,
+                                      locale=rendering.DEFAULT_LOCALE),
+        ),
+        to_address=to,
+    )  # fmt: skip
+
+
 async def _record(
     session_factory: SessionFactory,
     settings: NotificationsSettings,
     message_id: UUID,
-    *,
-    status: str,
-    error: str | None = None,
-    provider_message_id: str | None = None,
+    channel: str | None,
+    to_address: str | None,
+    attempts: list[Attempt],
+    now: datetime,
 ) -> None:
+    """Every attempt, the message's new state and its announcement, in one transaction."""
+    final = attempts[-1]
+    status, error = final.status, final.error
     async with session_factory() as session, session.begin():
-        attempts = await session.scalar(
-            update(messages)
-            .where(messages.c.id == message_id)
-            .values(attempts=messages.c.attempts + 1)
-            .returning(messages.c.attempts)
-        )
-        assert attempts is not None
-        if status == "failed_temporary" and attempts >= settings.max_attempts:
-            status, error = "failed_permanent", f"{error}; gave up after {attempts} attempts"
-        values: dict[str, Any] = {"status": status, "last_error": error}
+        row = (
+            await session.execute(
+                update(messages)
+                .where(messages.c.id == message_id)
+                .values(attempts=messages.c.attempts + 1)
+                .returning(messages.c.attempts, messages.c.channel, messages.c.kind, messages.c.clinic_id,
+                           messages.c.appointment_id)
+            )
+        ).one()  # fmt: skip
+        channel = channel or row.channel
+        if status == "failed_temporary" and row.attempts >= settings.max_attempts:
+            status, error = "failed_permanent", f"{error}; gave up after {row.attempts} attempts"
+        values: dict[str, Any] = {
+            "status": status, "last_error": error, "channel": channel, "provider": final.provider,
+            "provider_message_id": final.provider_message_id,
+        }  # fmt: skip
+        if to_address is not None:
+            values["to_address"] = to_address
         if status == "sent":
-            values["sent_at"] = func.now()
+            values["sent_at"] = now
         if status == "failed_temporary":
-            delay = settings.retry_base_s * 2 ** (attempts - 1)
-            values["due_at"] = datetime.now(UTC) + timedelta(seconds=delay)
+            values["due_at"] = now + timedelta(seconds=settings.retry_base_s * 2 ** (row.attempts - 1))
         await session.execute(update(messages).where(messages.c.id == message_id).values(**values))
         await session.execute(
-            insert(delivery_attempts).values(
-                message_id=message_id, channel="email", provider=f"smtp:{settings.smtp_host}", status=status,
-                provider_message_id=provider_message_id, error=error,
-            )
+            insert(delivery_attempts),
+            [
+                {"message_id": message_id, "attempted_at": now, "channel": channel, "provider": a.provider,
+                 "provider_message_id": a.provider_message_id,
+                 "status": status if a is final else a.status, "error": error if a is final else a.error}
+                for a in attempts
+            ],
         )  # fmt: skip
-    log.info("message_attempt", message_id=str(message_id), status=status)
+        outbox = Outbox(producer="notifications")
+        common = {"message_id": message_id, "kind": row.kind, "channel": channel, "clinic_id": row.clinic_id,
+                  "appointment_id": row.appointment_id}  # fmt: skip
+        correlation = str(row.appointment_id or message_id)
+        if status == "sent":
+            outbox.add(catalogue.MessageDelivered(**common, provider=final.provider, delivered_at=now),
+                       correlation_id=correlation)  # fmt: skip
+        else:
+            outbox.add(
+                catalogue.MessageFailed(**common, permanent=status == "failed_permanent",
+                                        error_code=_error_code(error), failed_at=now),
+                correlation_id=correlation,
+            )  # fmt: skip
+        await outbox.flush(session)
+    log.info("message_attempt", message_id=str(message_id), status=status, channel=channel)
+
+
+def _error_code(error: str | None) -> str:
+    """A short, data-free code for the event: the first words of the recorded error."""
+    return (error or "unknown").split(";")[0][:64]

@@ -27,7 +27,7 @@ from clinic_shared.outbox import Outbox
 from clinic_shared.projections.clinics import apply_clinic_changed
 from clinic_shared.testing.plugin import TestEnvironment
 from clinic_shared.testing.processes import free_port
-from notifications.consumers import PATIENTS_AND_VISITS
+from notifications.consumers import PATIENTS_AND_VISITS, SUPPLY_ALERTS
 from notifications.main import SERVICE, create_app
 from notifications.service import sending
 from notifications.settings import NotificationsSettings
@@ -109,30 +109,41 @@ async def notifications(settings: NotificationsSettings) -> AsyncIterator[httpx.
     await app.state.engine.dispose()
 
 
-Deliver = Callable[[Event], Awaitable[None]]
+Deliver = Callable[..., Awaitable[None]]
+
+
+HANDLERS: dict[type[Event], Any] = {
+    catalogue.ClinicChanged: apply_clinic_changed, **PATIENTS_AND_VISITS.handlers, **SUPPLY_ALERTS.handlers,
+}  # fmt: skip
 
 
 @pytest.fixture
 def deliver(engine: AsyncEngine) -> Deliver:
+    """Hands an event to notifications' handler for it, in its own transaction, as the consumer would;
+    `at` is when the event happened (the default: now)."""
     factory = create_session_factory(engine)
 
-    async def delivered(event: Event) -> None:
-        handler = PATIENTS_AND_VISITS.handlers.get(type(event)) or apply_clinic_changed  # type: ignore[call-overload]
+    async def delivered(event: Event, *, at: datetime | None = None) -> None:
+        handler = HANDLERS[type(event)]
         async with factory() as session, session.begin():
             outbox = Outbox(producer="notifications")
-            context = HandlerContext(
-                session=session, outbox=outbox, envelope=EventEnvelope.wrap(event, producer="booking")
-            )
-            await handler(event, context)
+            envelope = EventEnvelope.wrap(event, producer="booking", occurred_at=at)
+            await handler(event, HandlerContext(session=session, outbox=outbox, envelope=envelope))
             await outbox.flush(session)
 
     return delivered
 
 
+Send = Callable[..., Awaitable[None]]
+
+
 @pytest.fixture
-def send(engine: AsyncEngine, settings: NotificationsSettings) -> Callable[[], Awaitable[None]]:
-    async def sent() -> None:
-        await sending.send_due(create_session_factory(engine), settings)
+def send(engine: AsyncEngine, settings: NotificationsSettings) -> Send:
+    """Runs the sender until nothing is due; `now` sets its clock (the default: the real one)."""
+
+    async def sent(now: datetime | None = None) -> None:
+        clock = (lambda: now) if now is not None else sending.utc_now
+        await sending.send_due(create_session_factory(engine), settings, now=clock)
 
     return sent
 
@@ -144,6 +155,13 @@ class Visit:
     appointment_id: uuid.UUID
     starts_at: datetime
     email: str
+
+    def requested(self) -> catalogue.AppointmentRequested:
+        return catalogue.AppointmentRequested(
+            appointment_id=self.appointment_id, clinic_id=self.clinic_id, patient_id=self.patient_id,
+            treatment_id=uuid.uuid4(), practitioner_id=uuid.uuid4(), room_id=uuid.uuid4(), device_id=uuid.uuid4(),
+            areas=["face", "neck"], starts_at=self.starts_at, ends_at=self.starts_at + timedelta(minutes=75),
+        )  # fmt: skip
 
     def confirmed(self) -> catalogue.AppointmentConfirmed:
         return catalogue.AppointmentConfirmed(

@@ -27,12 +27,15 @@ Deliver = Callable[[Any], Awaitable[None]]
 Send = Callable[[], Awaitable[None]]
 
 
-async def _message(engine: AsyncEngine, appointment_id: uuid.UUID) -> Any:
+async def _message(engine: AsyncEngine, appointment_id: uuid.UUID, kind: str = "confirmation") -> Any:
     async with engine.connect() as connection:
         return (
             await connection.execute(
-                text("SELECT id, status, attempts, last_error FROM messages WHERE appointment_id = :id"),
-                {"id": appointment_id},
+                text(
+                    "SELECT id, status, attempts, last_error FROM messages"
+                    " WHERE appointment_id = :id AND kind = :kind"
+                ),
+                {"id": appointment_id, "kind": kind},
             )
         ).one()
 
@@ -56,9 +59,9 @@ async def test_a_confirmed_visit_is_confirmed_by_email_with_a_calendar_file_and_
     assert "is confirmed" in mail["Subject"]
     body = mail.get_body(preferencelist=("plain",)).get_content()
     html = mail.get_body(preferencelist=("html",)).get_content()
-    assert "Tuesday 02 March 2027, 10:00 (Europe/Amsterdam)" in body, "the clinic's local time"
+    assert "Tuesday 2 March 2027, 10:00 (Europe/Amsterdam time)" in body, "the clinic's local time"
     assert "Canal District Skin Clinic" in body
-    assert "face, neck" in body
+    assert "face and neck" in body
     assert "clean skin" in body
     assert "numbing cream" in body
     [link] = re.findall(r"http://\S+/manage/\S+", body)
@@ -104,18 +107,19 @@ async def test_no_message_without_consent_or_after_erasure_or_cancellation(
     )  # fmt: skip
     await send()
 
-    for visit in (no_consent, erased, cancelled):
+    for visit in (no_consent, erased):
         assert inbox.to(visit.email) == []
+    [notice] = inbox.to(cancelled.email)
+    assert "cancelled" in notice["Subject"], "only the notice that the visit is cancelled"
     async with engine.connect() as connection:
-        queued = await connection.scalar(
-            text("SELECT count(*) FROM messages WHERE appointment_id = :id"), {"id": no_consent.appointment_id}
-        )
         forgotten = (
             await connection.execute(
                 text("SELECT display_name, email FROM recipients WHERE patient_id = :id"), {"id": erased.patient_id}
             )
         ).one()
-    assert queued == 0
+    unconsented = await _message(engine, no_consent.appointment_id)
+    assert (unconsented.status, unconsented.attempts) == ("cancelled", 0)
+    assert "accepts care messages" in unconsented.last_error
     assert (forgotten.display_name, forgotten.email) == ("", None), "nothing personal kept after erasure"
     assert (await _message(engine, erased.appointment_id)).status == "cancelled"
     assert (await _message(engine, cancelled.appointment_id)).status == "cancelled"
@@ -172,10 +176,11 @@ async def test_staff_of_the_clinic_see_a_visits_messages_and_attempts(
     elsewhere = test_env.auth_header(Role.FRONT_DESK, clinics=[uuid.uuid4()])
     seen = await notifications.get(f"/appointments/{visit.appointment_id}/messages", headers=desk)
     assert seen.status_code == 200, seen.text
-    [message] = seen.json()
-    assert (message["kind"], message["status"], [a["status"] for a in message["attempts"]]) == (
+    confirmation, reminder = seen.json()
+    assert (confirmation["kind"], confirmation["status"], [a["status"] for a in confirmation["attempts"]]) == (
         "confirmation", "sent", ["sent"],
     )  # fmt: skip
+    assert (reminder["kind"], reminder["status"], reminder["attempts"]) == ("reminder", "queued", [])
     assert visit.email not in seen.text, "no addresses in the record shown"
     assert (
         await notifications.get(f"/appointments/{visit.appointment_id}/messages", headers=elsewhere)
@@ -187,6 +192,7 @@ async def test_a_cancellation_that_overtakes_the_confirmation_leaves_nothing_to_
     new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, engine: AsyncEngine
 ) -> None:
     visit = await new_visit()
+    await deliver(visit.requested())
     await deliver(
         catalogue.AppointmentCancelled(
             appointment_id=visit.appointment_id, clinic_id=visit.clinic_id, patient_id=visit.patient_id,
@@ -195,8 +201,14 @@ async def test_a_cancellation_that_overtakes_the_confirmation_leaves_nothing_to_
     )  # fmt: skip
     await deliver(visit.confirmed())  # a retried confirmation arriving late
     await send()
-    assert inbox.to(visit.email) == []
+    [notice] = inbox.to(visit.email)
+    assert "cancelled" in notice["Subject"], "the cancellation only, never the late confirmation"
     assert (await _message(engine, visit.appointment_id)).status == "cancelled"
+    async with engine.connect() as connection:
+        kinds = await connection.scalars(
+            text("SELECT kind FROM messages WHERE appointment_id = :id ORDER BY kind"), {"id": visit.appointment_id}
+        )
+        assert list(kinds) == ["cancelled", "confirmation"], "no reminder for a visit cancelled before"
 
 
 async def test_a_moved_visit_is_confirmed_with_its_new_time(
@@ -214,7 +226,8 @@ async def test_a_moved_visit_is_confirmed_with_its_new_time(
     )  # fmt: skip
     await send()
     [mail] = inbox.to(visit.email)
-    assert "Wednesday 03 March 2027, 12:00" in mail.get_body(preferencelist=("plain",)).get_content()
+    assert "is confirmed" in mail["Subject"], "one confirmation with the new time, no separate notice of the move"
+    assert "Wednesday 3 March 2027, 12:00" in mail.get_body(preferencelist=("plain",)).get_content()
 
 
 async def test_gives_up_after_the_last_attempt_and_picks_up_a_message_a_dead_worker_left(
@@ -239,7 +252,7 @@ async def test_gives_up_after_the_last_attempt_and_picks_up_a_message_a_dead_wor
         await connection.execute(
             text(
                 "UPDATE messages SET status = 'sending', due_at = now() - interval '10 minutes'"
-                " WHERE appointment_id = :id"
+                " WHERE appointment_id = :id AND kind = 'confirmation'"
             ),
             {"id": stuck.appointment_id},
         )

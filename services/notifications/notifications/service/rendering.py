@@ -1,0 +1,163 @@
+"""Templates: Jinja2 per kind, channel and locale. The chain's defaults are files in
+`notifications/templates/<locale>/<kind>.<channel>.j2`; a clinic's own versions are rows in the
+`templates` table (the newest version wins; a version without text puts the clinic back on the default).
+
+A template holds a `subject` block (e-mail only) and a `body` block of plain text. The e-mail's HTML is
+built from that text by one layout (paragraphs, bullet lines that start with "- ", links), so a clinic
+edits one text per message and every e-mail keeps the same look and footer.
+
+Clinic templates are edited by people, so they run in Jinja's immutable sandbox with strict undefined
+variables, and are checked when saved: they must parse, have the blocks their channel needs, use only
+the variables the kind provides, and render with the kind's sample."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from uuid import UUID
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, TemplateError, meta, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinic_shared.errors import InvalidInput
+from notifications.adapters.tables import templates
+from notifications.domain.kinds import KINDS
+
+DEFAULT_LOCALE = "en"
+SMS_MAX_CHARS = 480  # three concatenated segments
+SOURCE_MAX_CHARS = 20_000
+SANDBOX = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+LAYOUT = Environment(
+    loader=PackageLoader("notifications", "templates"), autoescape=select_autoescape(["html", "j2"])
+).get_template("layout.html.j2")
+URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+class TemplateRefused(InvalidInput):
+    code = "template_refused"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str | None
+    body: str
+
+
+def blocks_for(channel: str) -> tuple[str, ...]:
+    return ("subject", "body") if channel == "email" else ("body",)
+
+
+@lru_cache(maxsize=64)
+def default_source(kind: str, channel: str, locale: str) -> str | None:
+    path = resources.files("notifications").joinpath("templates", locale, f"{kind}.{channel}.j2")
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    return SANDBOX.from_string(source)
+
+
+def render(source: str, context: dict[str, Any], channel: str) -> Rendered:
+    template = _compiled(source)
+    parts = {}
+    for name in blocks_for(channel):
+        parts[name] = "".join(template.blocks[name](template.new_context(context))).strip()
+    return Rendered(subject=parts.get("subject"), body=parts["body"])
+
+
+def check(kind: str, channel: str, source: str) -> Rendered:
+    """Refuse a template that would fail when sent; return it rendered with the kind's sample."""
+    known = KINDS.get(kind)
+    if known is None:
+        raise TemplateRefused(f"no such kind of message: {kind}", field="kind")
+    if channel not in known.channels:
+        raise TemplateRefused(f"{kind} is not sent by {channel}", field="channel")
+    if len(source) > SOURCE_MAX_CHARS:
+        raise TemplateRefused(f"a template has at most {SOURCE_MAX_CHARS} characters", field="source")
+    try:
+        parsed = SANDBOX.parse(source)
+        template = SANDBOX.from_string(source)
+    except TemplateError as error:
+        line = getattr(error, "lineno", None)
+        raise TemplateRefused(f"the template does not parse{f' (line {line})' if line else ''}: {error.message}",
+                              field="source") from error  # fmt: skip
+    missing = [name for name in blocks_for(channel) if name not in template.blocks]
+    if missing:
+        raise TemplateRefused(
+            f"a {channel} template needs the blocks {', '.join(blocks_for(channel))}; missing: {', '.join(missing)}",
+            field="source",
+        )
+    unknown = sorted(meta.find_undeclared_variables(parsed) - known.variables)
+    if unknown:
+        raise TemplateRefused(
+            f"unknown variables: {', '.join(unknown)}; {kind} offers {', '.join(sorted(known.variables))}",
+            field="source",
+        )
+    try:
+        rendered = render(source, dict(known.sample), channel)
+    except Exception as error:  # any failure of a sandboxed render is the template's
+        raise TemplateRefused(f"the template does not render: {error}", field="source") from error
+    if rendered.subject is not None and ("\n" in rendered.subject or not rendered.subject):
+        raise TemplateRefused("the subject must be one non-empty line", field="source")
+    if not rendered.body:
+        raise TemplateRefused("the body is empty", field="source")
+    if channel == "sms" and len(rendered.body) > SMS_MAX_CHARS:
+        raise TemplateRefused(
+            f"a text message has at most {SMS_MAX_CHARS} characters "
+            f"(this one renders {len(rendered.body)} with sample values)",
+            field="source",
+        )
+    return rendered
+
+
+async def current_source(session: AsyncSession, *, clinic_id: UUID, kind: str, channel: str, locale: str) -> str:
+    """The clinic's newest version for this locale, else the default for it, else English."""
+    for candidate in dict.fromkeys((locale, DEFAULT_LOCALE)):
+        newest = (
+            await session.execute(
+                select(templates.c.source)
+                .where(templates.c.clinic_id == clinic_id, templates.c.kind == kind, templates.c.channel == channel,
+                       templates.c.locale == candidate)
+                .order_by(templates.c.version.desc())
+                .limit(1)
+            )
+        ).first()  # fmt: skip
+        if newest is not None and newest.source is not None:
+            return str(newest.source)
+        default = default_source(kind, channel, candidate)
+        if default is not None:
+            return default
+    raise LookupError(f"no template for {kind} by {channel}")
+
+
+def _linked(line: str) -> Markup:
+    out, last = [], 0
+    for match in URL.finditer(line):
+        out.append(escape(line[last : match.start()]))
+        url = match.group(0).rstrip(".,;)")
+        out.append(Markup('<a href="{0}" style="color:#8a4b3a;">{0}</a>').format(url))
+        last = match.start() + len(url)
+    out.append(escape(line[last:]))
+    return Markup("").join(out)
+
+
+def email_html(*, subject: str, body: str, footer: list[str], clinic_name: str, locale: str) -> str:
+    """The HTML part: the text's paragraphs and bullet lists, links made clickable, in the layout."""
+    blocks: list[dict[str, Any]] = []
+    for paragraph in re.split(r"\n\s*\n", body.strip()):
+        lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
+        if lines and all(line.startswith("- ") for line in lines):
+            blocks.append({"bullets": [_linked(line[2:]) for line in lines]})
+        else:
+            blocks.append({"text": Markup("<br>").join(_linked(line) for line in lines)})
+    return LAYOUT.render(
+        subject=subject, blocks=blocks, footer=[_linked(line) for line in footer], clinic_name=clinic_name,
+        locale=locale,
+    )  # fmt: skip
