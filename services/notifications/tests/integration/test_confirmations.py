@@ -32,8 +32,7 @@ async def _message(engine: AsyncEngine, appointment_id: uuid.UUID, kind: str = "
         return (
             await connection.execute(
                 text(
-                    "SELECT id, status, attempts, last_error FROM messages"
-                    " WHERE appointment_id = :id AND kind = :kind"
+                    "SELECT id, status, attempts, last_error FROM messages WHERE appointment_id = :id AND kind = :kind"
                 ),
                 {"id": appointment_id, "kind": kind},
             )

@@ -1,0 +1,226 @@
+"""A patient's own message choices, reached through signed links in their messages (no account):
+
+- `GET`/`PUT /preferences` with the preferences link's token as a bearer token: the JSON API for the
+  patient pages;
+- `/p/preferences?token=...`: a small page that shows and saves the same choices;
+- `/p/unsubscribe?token=...`: the unsubscribe link of a non-essential message. Opening it shows a
+  button (a link scanner's GET changes nothing); the POST, also RFC 8058's one-click POST from the mail
+  client, turns that category off on that channel.
+
+A choice made here, per channel and category, wins over the consent given at booking. Erased patients
+have no choices left to show."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinic_shared.auth import NotAuthenticated
+from clinic_shared.errors import NotFound
+from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
+from notifications import links
+from notifications.adapters.tables import preferences, recipients
+from notifications.api.common import Sessions, Settings
+
+router = APIRouter(tags=["patient preferences"], responses=ERROR_RESPONSES)
+PAGES = Environment(loader=PackageLoader("notifications", "templates"), autoescape=select_autoescape(["j2"]))
+CHANNEL_LABELS = {"email": "By e-mail", "sms": "By text message"}
+CATEGORY_NAMES = {"care": "visit messages", "marketing": "suggestions such as when to book your next session"}
+_link = HTTPBearer(auto_error=False, description="the token of the patient's preferences link")
+
+
+class PatientNotKnown(NotFound):
+    code = "patient_not_found"
+
+
+class Choices(BaseModel):
+    care: bool = Field(description="confirmations, reminders, changes, aftercare")
+    marketing: bool = Field(description="suggestions such as the next session")
+
+
+class PreferencesOut(BaseModel):
+    email: Choices | None = Field(description="null when no e-mail address is on file")
+    sms: Choices | None = Field(description="null when no mobile number is on file")
+
+
+class ChoicesIn(RequestModel):
+    care: bool | None = None
+    marketing: bool | None = None
+
+
+class PreferencesIn(RequestModel):
+    email: ChoicesIn | None = None
+    sms: ChoicesIn | None = None
+
+
+async def _linked_patient(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_link)]
+) -> UUID:
+    if credentials is None:
+        raise NotAuthenticated("the preferences link's token is required as a bearer token")
+    secret = request.app.state.settings.manage_link_secret.get_secret_value()
+    return links.verify_preferences(secret, credentials.credentials)
+
+
+LinkedPatient = Annotated[UUID, Depends(_linked_patient)]
+
+
+async def _current(session: AsyncSession, patient_id: UUID) -> tuple[Any, PreferencesOut]:
+    recipient = (await session.execute(select(recipients).where(recipients.c.patient_id == patient_id))).first()
+    if recipient is None or recipient.erased_at is not None:
+        raise PatientNotKnown("no such patient", field="token")
+    chosen = {
+        (row.channel, row.category): row.allowed
+        for row in await session.execute(select(preferences).where(preferences.c.patient_id == patient_id))
+    }
+
+    def on(channel: str, address: str | None) -> Choices | None:
+        if not address:
+            return None
+        return Choices(
+            care=chosen.get((channel, "care"), recipient.care_messages_consent),
+            marketing=chosen.get((channel, "marketing"), recipient.marketing_consent),
+        )
+
+    return recipient, PreferencesOut(email=on("email", recipient.email), sms=on("sms", recipient.phone))
+
+
+async def _choose(session: AsyncSession, patient_id: UUID, changes: dict[tuple[str, str], bool]) -> None:
+    if not changes:
+        return
+    rows = [
+        {"patient_id": patient_id, "channel": channel, "category": category, "allowed": allowed,
+         "changed_at": datetime.now(UTC)}
+        for (channel, category), allowed in changes.items()
+    ]  # fmt: skip
+    statement = insert(preferences).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[preferences.c.patient_id, preferences.c.channel, preferences.c.category],
+            set_={"allowed": statement.excluded.allowed, "changed_at": statement.excluded.changed_at},
+        )
+    )
+
+
+@router.get(
+    "/preferences",
+    summary="The patient's message choices (preferences link)",
+    responses={401: error_response("No valid preferences link"), 404: error_response("The patient was erased")},
+)
+async def get_preferences(patient_id: LinkedPatient, sessions: Sessions) -> PreferencesOut:
+    async with sessions() as session:
+        return (await _current(session, patient_id))[1]
+
+
+@router.put(
+    "/preferences",
+    summary="Change the patient's message choices (preferences link)",
+    responses={401: error_response("No valid preferences link"), 404: error_response("The patient was erased")},
+)
+async def put_preferences(body: PreferencesIn, patient_id: LinkedPatient, sessions: Sessions) -> PreferencesOut:
+    """Only what is given changes; a channel without an address on file is ignored."""
+    async with sessions() as session, session.begin():
+        _, current = await _current(session, patient_id)
+        changes: dict[tuple[str, str], bool] = {}
+        for channel in ("email", "sms"):
+            given: ChoicesIn | None = getattr(body, channel)
+            if given is None or getattr(current, channel) is None:
+                continue
+            for category in ("care", "marketing"):
+                value = getattr(given, category)
+                if value is not None:
+                    changes[(channel, category)] = value
+        await _choose(session, patient_id, changes)
+        return (await _current(session, patient_id))[1]
+
+
+def _page(status: int = 200, **context: Any) -> HTMLResponse:
+    html = PAGES.get_template("page.html.j2").render(**context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _invalid_link() -> HTMLResponse:
+    return _page(401, title="This link does not work", problem="It may have expired or been copied incompletely. "
+                 "Use the link in a newer message, or ask the clinic to change your choices.")  # fmt: skip
+
+
+def _choices_page(recipient: Any, current: PreferencesOut, done: str | None = None) -> HTMLResponse:
+    choices = [
+        {"name": channel, "label": CHANNEL_LABELS[channel], **chosen.model_dump()}
+        for channel in ("email", "sms")
+        if (chosen := getattr(current, channel)) is not None
+    ]
+    return _page(title="Your message choices", choices=choices, done=done)
+
+
+Token = Annotated[str, Query(max_length=2000, description="the link's token")]
+
+
+@router.get("/p/preferences", include_in_schema=False)
+async def preferences_page(token: Token, sessions: Sessions, settings: Settings) -> HTMLResponse:
+    try:
+        patient_id = links.verify_preferences(settings.manage_link_secret.get_secret_value(), token)
+        async with sessions() as session:
+            recipient, current = await _current(session, patient_id)
+    except (NotAuthenticated, PatientNotKnown):
+        return _invalid_link()
+    return _choices_page(recipient, current)
+
+
+@router.post("/p/preferences", include_in_schema=False)
+async def save_preferences_page(token: Token, request: Request, sessions: Sessions, settings: Settings) -> HTMLResponse:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    try:
+        patient_id = links.verify_preferences(settings.manage_link_secret.get_secret_value(), token)
+        async with sessions() as session, session.begin():
+            _, current = await _current(session, patient_id)
+            changes = {
+                (channel, category): f"{channel}_{category}" in form
+                for channel in ("email", "sms")
+                if getattr(current, channel) is not None
+                for category in ("care", "marketing")
+            }
+            await _choose(session, patient_id, changes)
+            recipient, current = await _current(session, patient_id)
+    except (NotAuthenticated, PatientNotKnown):
+        return _invalid_link()
+    return _choices_page(recipient, current, done="Saved. We will only send what you chose.")
+
+
+@router.get("/p/unsubscribe", include_in_schema=False)
+async def unsubscribe_page(token: Token, settings: Settings) -> HTMLResponse:
+    try:
+        choice = links.verify_unsubscribe(settings.manage_link_secret.get_secret_value(), token)
+    except NotAuthenticated:
+        return _invalid_link()
+    by = "e-mail" if choice.channel == "email" else "text message"
+    return _page(title="Stop these messages?", confirm=f"You will no longer receive {CATEGORY_NAMES[choice.category]} "
+                 f"by {by}. You can change this again from the link at the bottom of any of our messages.")  # fmt: skip
+
+
+@router.post("/p/unsubscribe", include_in_schema=False)
+async def unsubscribe(token: Token, sessions: Sessions, settings: Settings) -> HTMLResponse:
+    """The button on the page, and the mail client's one-click POST (RFC 8058)."""
+    try:
+        choice = links.verify_unsubscribe(settings.manage_link_secret.get_secret_value(), token)
+    except NotAuthenticated:
+        return _invalid_link()
+    async with sessions() as session, session.begin():
+        erased = await session.scalar(
+            select(recipients.c.erased_at).where(recipients.c.patient_id == choice.patient_id)
+        )
+        if erased is None:
+            await _choose(session, choice.patient_id, {(choice.channel, choice.category): False})
+    return _page(title="You are unsubscribed", done=f"We will not send you {CATEGORY_NAMES[choice.category]} "
+                 f"by {'e-mail' if choice.channel == 'email' else 'text message'} any more.")  # fmt: skip
