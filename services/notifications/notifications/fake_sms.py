@@ -16,17 +16,23 @@ import asyncio
 import contextlib
 import itertools
 import secrets
+import threading
+import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import httpx
 import uvicorn
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
-from notifications.adapters.sms import valid_phone
+from clinic_shared.testing.processes import free_port
+from notifications.adapters.sms import SmsProvider, valid_phone
 
 Mode = Literal["ok", "429", "500", "timeout", "invalid"]
 UNANSWERED_S = 30.0
@@ -130,6 +136,52 @@ async def _wait_out(request: Request) -> None:
 
 def _error(status: int, code: str) -> JSONResponse:
     return JSONResponse({"error": code}, status_code=status)
+
+
+@dataclass(frozen=True)
+class FakeProvider:
+    name: str
+    url: str
+    api_key: str
+
+    def provider(self, *, api_key: str | None = None) -> SmsProvider:
+        return SmsProvider(name=self.name, base_url=self.url, api_key=SecretStr(api_key or self.api_key))
+
+    async def script(self, mode: str, *, times: int = 1) -> None:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            (await client.post("/control", json={"mode": mode, "times": times})).raise_for_status()
+
+    async def received(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            answer = await client.get("/v1/messages")
+        answer.raise_for_status()
+        received: list[dict[str, Any]] = answer.json()
+        return received
+
+    async def reset(self) -> None:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            (await client.delete("/control")).raise_for_status()
+            (await client.delete("/v1/messages")).raise_for_status()
+
+
+@contextmanager
+def serving_in_thread(app: FastAPI) -> Iterator[str]:
+    """`app` on a free port of 127.0.0.1, in a thread of its own, until the block ends (for tests and
+    benchmarks in one process)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name=f"fake-sms-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive(), "the fake SMS provider stopped while starting"
+        assert time.monotonic() < deadline, "the fake SMS provider did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from clinic_shared.projections.clinics import apply_clinic_changed
 from clinic_shared.testing.plugin import TestEnvironment
 from clinic_shared.testing.processes import free_port
 from notifications.consumers import PATIENTS_AND_VISITS, SUPPLY_ALERTS
+from notifications.fake_sms import FakeProvider, serving_in_thread
+from notifications.fake_sms import create_app as create_fake_sms
 from notifications.main import SERVICE, create_app
 from notifications.service import sending
 from notifications.settings import NotificationsSettings
@@ -88,8 +90,36 @@ def inbox(smtp_port: int) -> Iterator[Inbox]:
 
 
 @pytest.fixture(scope="session")
-def settings(test_env: TestEnvironment, service_databases: dict[str, str], smtp_port: int) -> NotificationsSettings:
-    configured = test_env.settings(SERVICE, smtp_port=smtp_port, retry_base_s=60, max_attempts=3)
+def primary() -> Iterator[FakeProvider]:
+    with serving_in_thread(create_fake_sms(api_key="primary-key")) as url:
+        yield FakeProvider("primary", url, "primary-key")
+
+
+@pytest.fixture(scope="session")
+def fallback() -> Iterator[FakeProvider]:
+    with serving_in_thread(create_fake_sms(api_key="fallback-key")) as url:
+        yield FakeProvider("fallback", url, "fallback-key")
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_providers(primary: FakeProvider, fallback: FakeProvider) -> None:
+    await primary.reset()
+    await fallback.reset()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    test_env: TestEnvironment,
+    service_databases: dict[str, str],
+    smtp_port: int,
+    primary: FakeProvider,
+    fallback: FakeProvider,
+) -> NotificationsSettings:
+    configured = test_env.settings(
+        SERVICE, smtp_port=smtp_port, retry_base_s=60, max_attempts=3, sms_primary_url=primary.url,
+        sms_primary_key=primary.api_key, sms_fallback_url=fallback.url, sms_fallback_key=fallback.api_key,
+        sms_timeout_s=1,
+    )  # fmt: skip
     assert isinstance(configured, NotificationsSettings)
     return configured
 

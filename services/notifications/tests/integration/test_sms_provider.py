@@ -4,92 +4,23 @@ failure is its own."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from clinic_shared.testing.processes import free_port
 from notifications.adapters.sms import SmsAttempt, SmsProvider, SmsSender
-from notifications.fake_sms import create_app
+from notifications.fake_sms import FakeProvider
 from notifications.settings import NotificationsSettings
 
 pytestmark = pytest.mark.integration
 
 NUMBER = "+31612345678"
 TEXT = "Reminder: your treatment at Canal District Skin Clinic is tomorrow at 10:00."
-
-
-@dataclass(frozen=True)
-class FakeProvider:
-    name: str
-    url: str
-    api_key: str
-
-    def provider(self, *, api_key: str | None = None) -> SmsProvider:
-        return SmsProvider(name=self.name, base_url=self.url, api_key=SecretStr(api_key or self.api_key))
-
-    async def script(self, mode: str, *, times: int = 1) -> None:
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            (await client.post("/control", json={"mode": mode, "times": times})).raise_for_status()
-
-    async def received(self) -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            answer = await client.get("/v1/messages")
-        answer.raise_for_status()
-        received: list[dict[str, Any]] = answer.json()
-        return received
-
-    async def reset(self) -> None:
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            (await client.delete("/control")).raise_for_status()
-            (await client.delete("/v1/messages")).raise_for_status()
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """`app` on a free port of 127.0.0.1, in a thread of its own, until the block ends."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name=f"fake-sms-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the fake SMS provider stopped while starting"
-        assert time.monotonic() < deadline, "the fake SMS provider did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def primary() -> Iterator[FakeProvider]:
-    with serving(create_app(api_key="primary-key")) as url:
-        yield FakeProvider("primary", url, "primary-key")
-
-
-@pytest.fixture(scope="session")
-def fallback() -> Iterator[FakeProvider]:
-    with serving(create_app(api_key="fallback-key")) as url:
-        yield FakeProvider("fallback", url, "fallback-key")
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_providers(primary: FakeProvider, fallback: FakeProvider) -> None:
-    await primary.reset()
-    await fallback.reset()
 
 
 @pytest.fixture
