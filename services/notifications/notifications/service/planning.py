@@ -187,7 +187,9 @@ async def cancelled(event: catalogue.AppointmentCancelled, ctx: HandlerContext) 
     """Nothing more is sent for a cancelled visit but the notice that it is cancelled. The confirmation's
     place is taken even when its event has not arrived yet, so a late confirmation sends nothing."""
     visit = await projections.advance_visit(ctx.session, event.appointment_id, "cancelled")
-    await projections.cancel_waiting(ctx.session, reason="appointment cancelled", appointment_id=event.appointment_id)
+    await projections.cancel_waiting(
+        ctx.session, reason="appointment cancelled", keep=("cancelled",), appointment_id=event.appointment_id
+    )
     await queue(
         ctx.session,
         Planned(
@@ -209,7 +211,9 @@ async def rejected(event: catalogue.AppointmentRejected, ctx: HandlerContext) ->
     visit = await projections.advance_visit(ctx.session, event.appointment_id, "rejected")
     if visit is None:
         raise NotKnownYet(f"appointment {event.appointment_id} is not known yet")
-    await projections.cancel_waiting(ctx.session, reason="appointment rejected", appointment_id=event.appointment_id)
+    await projections.cancel_waiting(
+        ctx.session, reason="appointment rejected", keep=("rejected",), appointment_id=event.appointment_id
+    )
     await queue(ctx.session, _patient_message(event, "rejected", _when(ctx)))
 
 

@@ -130,9 +130,12 @@ async def advance_visit(session: AsyncSession, appointment_id: UUID, status: str
     return (await session.execute(select(appointments).where(appointments.c.appointment_id == appointment_id))).first()
 
 
-async def cancel_waiting(session: AsyncSession, *, reason: str, **where: Any) -> None:
-    """Whatever is still to be sent for this visit (or patient, or kind) will not be."""
+async def cancel_waiting(session: AsyncSession, *, reason: str, keep: tuple[str, ...] = (), **where: Any) -> None:
+    """Whatever is still to be sent for this visit (or patient, or kind) will not be, but the kinds in
+    `keep` (the notice the event itself queued, when the event comes twice)."""
     conditions = [messages.c[name] == value for name, value in where.items()]
+    if keep:
+        conditions.append(messages.c.kind.not_in(keep))
     await session.execute(
         update(messages)
         .where(*conditions, messages.c.status.in_(WAITING))

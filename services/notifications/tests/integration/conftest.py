@@ -185,6 +185,7 @@ class Visit:
     appointment_id: uuid.UUID
     starts_at: datetime
     email: str
+    phone: str | None = None
 
     def requested(self) -> catalogue.AppointmentRequested:
         return catalogue.AppointmentRequested(
@@ -203,27 +204,37 @@ class Visit:
 
 @pytest.fixture
 def new_visit(deliver: Deliver) -> Callable[..., Awaitable[Visit]]:
-    """A clinic and a patient notifications knows, and a visit not yet confirmed."""
+    """A clinic and a patient notifications knows (new ones, unless given), and a visit not yet
+    confirmed, on Tuesday 2 March 2027 at 10:00 in Amsterdam unless told otherwise."""
 
-    async def made(*, care_consent: bool = True, address: str | None = None) -> Visit:
-        clinic_id, patient_id = uuid.uuid4(), uuid.uuid4()
-        await deliver(
-            catalogue.ClinicChanged(
-                clinic_id=clinic_id, revision=1, name="Canal District Skin Clinic",
-                address=catalogue.Address(line1="Herengracht 120", city="Amsterdam", postal_code="1015 BS",
-                                          country="NL"),
-                timezone="Europe/Amsterdam", phone="+31 20 555 0120",
-            )
-        )  # fmt: skip
-        recipient = address or f"patient-{patient_id.hex[:8]}@example.org"
-        await deliver(
-            catalogue.PatientContactChanged(
-                patient_id=patient_id, revision=1, display_name="Sam Patient", email=recipient,
-                preferred_channel="email", care_messages_consent=care_consent, marketing_consent=False,
-            )
-        )  # fmt: skip
-        starts_at = datetime(2027, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
-        return Visit(clinic_id, patient_id, uuid.uuid4(), starts_at, recipient)
+    async def made(
+        *, care_consent: bool = True, marketing_consent: bool = False, address: str | None = None,
+        phone: str | None = None, preferred_channel: str = "email", starts_at: datetime | None = None,
+        clinic_id: uuid.UUID | None = None, patient_id: uuid.UUID | None = None,
+    ) -> Visit:  # fmt: skip
+        if clinic_id is None:
+            clinic_id = uuid.uuid4()
+            await deliver(
+                catalogue.ClinicChanged(
+                    clinic_id=clinic_id, revision=1, name="Canal District Skin Clinic",
+                    address=catalogue.Address(line1="Herengracht 120", city="Amsterdam", postal_code="1015 BS",
+                                              country="NL"),
+                    timezone="Europe/Amsterdam", phone="+31 20 555 0120",
+                )
+            )  # fmt: skip
+        recipient = address or f"patient-{(patient_id or uuid.uuid4()).hex[:8]}@example.org"
+        if patient_id is None:
+            patient_id = uuid.uuid4()
+            recipient = address if address is not None else f"patient-{patient_id.hex[:8]}@example.org"
+            await deliver(
+                catalogue.PatientContactChanged(
+                    patient_id=patient_id, revision=1, display_name="Sam Patient", email=recipient or None,
+                    phone=phone, preferred_channel=preferred_channel, care_messages_consent=care_consent,
+                    marketing_consent=marketing_consent,
+                )
+            )  # fmt: skip
+        starts_at = starts_at or datetime(2027, 3, 2, 9, 0, tzinfo=UTC)
+        return Visit(clinic_id, patient_id, uuid.uuid4(), starts_at, recipient, phone)
 
     return made
 
