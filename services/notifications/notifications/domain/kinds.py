@@ -32,7 +32,6 @@ _VISIT = {
 _MANAGER = {
     "clinic_name": "Canal District Skin Clinic",
     "item_name": "Nano cartridge, 36 pins",
-    "unit": "each",
     "stock_url": "https://ops.clinic.example/inventory/clinics/sample/stock",
 }
 
@@ -88,13 +87,13 @@ KINDS: dict[str, Kind] = {
              {**_PATIENT, "treated_on": "Tuesday 2 March 2027"},
              "a batch of supplies used at the patient's visit was recalled by its maker: what it means, whom to call"),
         Kind("stock_low", "manager", "alert", True, ("email",),
-             {**_MANAGER, "available": "14", "reorder_point": "20"},
+             {**_MANAGER, "available": "14", "reorder_point": "20", "unit": "each"},
              "an item fell below the clinic's reorder point"),
         Kind("lot_expiring", "manager", "alert", True, ("email",),
              {**_MANAGER, "lot_number": "L2407A", "expires_on": "31 March 2027", "on_hand": "40"},
              "a lot in stock expires soon"),
         Kind("shortfall_projected", "manager", "alert", True, ("email",),
-             {**_MANAGER, "on_date": "Thursday 4 March 2027", "required": "12", "available": "7"},
+             {**_MANAGER, "on_date": "Thursday 4 March 2027", "required": "12", "available": "7", "unit": "each"},
              "booked visits on a day need more than the usable stock"),
         Kind("lot_recalled", "manager", "alert", True, ("email",),
              {**_MANAGER, "lot_number": "L2407A", "affected_count": "3", "notified_count": "2",

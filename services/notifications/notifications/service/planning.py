@@ -350,7 +350,7 @@ async def lot_recalled(event: catalogue.LotRecalled, ctx: HandlerContext) -> Non
             ctx.session,
             Planned(
                 kind="lot_recalled", clinic_id=clinic_id, due_at=_when(ctx),
-                dedupe_key=f"alert:{ctx.envelope.message_id}:{clinic_id}",
+                dedupe_key=f"alert:recall:{event.recall_id}:{clinic_id}",
                 facts={
                     "item_id": str(event.item_id), "item_name": event.item_name, "lot_number": event.lot_number,
                     "affected_count": str(len(appointment_ids)), "notified_count": str(told),

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from clinic_shared.auth import Role
 from clinic_shared.events import catalogue
 
 pytestmark = pytest.mark.integration
@@ -94,7 +95,7 @@ async def test_a_cancelled_visit_gets_its_notice_and_no_reminder(
     await send(BOOKED_AT + timedelta(days=1))
     await send(utc(2027, 3, 1, 9, 1))
 
-    confirmation, notice = inbox.to(visit.email)
+    _, notice = inbox.to(visit.email)
     assert "cancelled" in notice["Subject"]
     assert "sorry" in _plain(notice).lower(), "the clinic cancelled: an apology"
     [calendar] = [part for part in notice.iter_attachments()]
@@ -134,8 +135,6 @@ async def test_quiet_hours_hold_an_early_reminder_until_morning_and_never_drop_i
 async def test_a_clinic_sets_its_own_reminder_lead_and_quiet_hours(
     new_visit: NewVisit, deliver: Deliver, engine: AsyncEngine, notifications: Any, test_env: Any
 ) -> None:
-    from clinic_shared.auth import Role
-
     visit = await new_visit()
     manager = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[visit.clinic_id])
     path = f"/clinics/{visit.clinic_id}/messaging-policy"
