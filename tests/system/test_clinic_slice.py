@@ -11,19 +11,32 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from clinic_shared.auth import Role
 from clinic_shared.runtime import discover_services
-from clinic_shared.testing.journeys import book, bookable_clinic_with_supplies, receive, status_becomes, stock
+from clinic_shared.testing.journeys import (
+    ZONE,
+    book,
+    bookable_clinic_with_supplies,
+    receive,
+    status_becomes,
+    stock,
+    weekday,
+)
 from clinic_shared.testing.messaging import eventually
 from clinic_shared.testing.plugin import TestEnvironment
 from clinic_shared.testing.processes import ServiceProcess, free_port, start, stop, wait_until_ready
+from notifications.fake_sms import FakeProvider, serving_in_thread
+from notifications.fake_sms import create_app as create_fake_sms
 
 pytestmark = pytest.mark.system
 
@@ -51,18 +64,30 @@ def mail() -> Iterator[tuple[MailSink, int]]:
 
 
 @pytest.fixture(scope="module")
+def texts() -> Iterator[FakeProvider]:
+    """The local fake SMS provider (the one edge we fake: we do not own an SMS network)."""
+    with serving_in_thread(create_fake_sms(api_key="system-key")) as url:
+        yield FakeProvider("primary", url, "system-key")
+
+
+@pytest.fixture(scope="module")
 def processes(
     test_env: TestEnvironment,
     service_databases: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
     mail: tuple[MailSink, int],
+    texts: FakeProvider,
 ) -> Iterator[dict[str, ServiceProcess]]:
     logs = tmp_path_factory.mktemp("system-logs")
     started: dict[str, ServiceProcess] = {}
     try:
         for name, definition in discover_services().items():
             api_port, worker_port = free_port(), free_port()
-            overrides: dict[str, Any] = {"smtp_port": mail[1]} if name == "notifications" else {}
+            overrides: dict[str, Any] = (
+                {"smtp_port": mail[1], "sms_primary_url": texts.url, "sms_primary_key": texts.api_key}
+                if name == "notifications"
+                else {}
+            )
             env = {
                 **os.environ,
                 **test_env.environ(
@@ -177,6 +202,75 @@ async def test_a_booking_ends_in_the_patients_inbox_with_its_calendar_file_and_m
         )
         assert read.status_code == 200, "the link in the e-mail opens the visit in booking"
         assert [p.get_filename() for p in message.iter_attachments()] == ["visit.ics"]
+
+
+async def test_a_patient_who_prefers_texts_is_confirmed_and_told_of_the_cancellation_by_sms(
+    ready: dict[str, ServiceProcess], test_env: TestEnvironment, texts: FakeProvider
+) -> None:
+    """Booking to text message and back: the confirmation by SMS through the provider, the patient
+    cancels with the link, the cancellation notice follows; each outcome is published (to the audit
+    queue), not left in notifications' outbox."""
+    async with (
+        httpx.AsyncClient(base_url=ready["booking-api"].url, timeout=5) as booking,
+        httpx.AsyncClient(base_url=ready["inventory-api"].url, timeout=5) as inventory,
+    ):
+        clinic = await bookable_clinic_with_supplies(booking, inventory, test_env)
+        await receive(inventory, clinic, "cartridge", "CT-SMS", 2)
+        await receive(inventory, clinic, "cream", "LC-SMS", 30)
+        number = f"+3161{uuid.uuid4().int % 10**7:07d}"
+        day = weekday(7)
+        booked = (
+            await booking.post(
+                "/appointments",
+                json={
+                    "clinic_id": clinic["id"], "treatment_id": clinic["treatment_id"], "areas": ["face"],
+                    "starts_at": datetime(day.year, day.month, day.day, 14, tzinfo=ZONE).isoformat(),
+                    "patient": {"display_name": "Robin Text", "phone": number, "preferred_channel": "sms",
+                                "care_messages_consent": True},
+                    "consent": {"accepted": True, "text_version": "2026-11"},
+                },
+            )
+        ).json()  # fmt: skip
+        await status_becomes(booking, booked, "confirmed")
+
+        async def texted(count: int) -> bool:
+            return len([m for m in await texts.received() if m["to"] == number]) >= count
+
+        await eventually(lambda: texted(1), timeout_s=20, what="the confirmation by SMS")
+        cancelled = await booking.post(
+            f"/appointments/{booked['appointment']['id']}/cancel", json={},
+            headers={"Authorization": f"Bearer {booked['manage_token']}"},
+        )  # fmt: skip
+        assert cancelled.status_code == 200, cancelled.text
+        await eventually(lambda: texted(2), timeout_s=20, what="the cancellation by SMS")
+
+        confirmation, notice = [m["body"] for m in await texts.received() if m["to"] == number]
+        assert "confirmed" in confirmation
+        assert f"/manage/{booked['appointment']['id']}?token=" in confirmation
+        assert "cancel" in notice.lower()
+
+    async def published() -> bool:
+        rows = await _notifications_outbox(test_env, booked["appointment"]["id"])
+        return len(rows) == 2 and all(row.published_at is not None for row in rows)
+
+    await eventually(published, timeout_s=20, what="both outcomes published, none left unroutable")
+
+
+async def _notifications_outbox(test_env: TestEnvironment, appointment_id: str) -> list[Any]:
+    engine = create_async_engine(test_env.database_url("notifications"))
+    try:
+        async with engine.connect() as connection:
+            return list(
+                await connection.execute(
+                    text(
+                        "SELECT published_at FROM outbox WHERE body->>'type' = 'notifications.message.delivered'"
+                        " AND body->'payload'->>'appointment_id' = :id"
+                    ),
+                    {"id": appointment_id},
+                )
+            )
+    finally:
+        await engine.dispose()
 
 
 async def test_every_process_stops_cleanly_on_sigterm(ready: dict[str, ServiceProcess]) -> None:

@@ -8,6 +8,12 @@ Per consumer (docs/adr/0003-topology-and-retry-tiers.md):
     handler fails, attempt n  --publish-->    <service>.<consumer>.retry.<n>  quorum, TTL = delay n,
                                                                               DLX -> back to the main queue
     retries exhausted or message invalid -->  <service>.<consumer>.error      quorum, terminal
+
+Events no service consumes but operators read (notifications' message delivered / failed, for audit and
+dashboards) go to a bounded audit queue, declared with the exchange, so publishing them (mandatory, as
+every event is) never finds no queue bound:
+
+    events exchange --AUDITED--> audit.<name>   quorum, at most AUDIT_MAX_LENGTH, oldest dropped first
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+
+# Routing keys kept for audit and dashboards, by audit queue.
+AUDITED = {"message-outcomes": ("notifications.message.#",)}
+AUDIT_MAX_LENGTH = 100_000
 
 
 @dataclass(frozen=True)
@@ -49,8 +60,21 @@ class Topology:
             error=f"{main}.error",
         )
 
+    def audit_queue(self, name: str) -> str:
+        return f"{self.prefix}audit.{name}"
+
     async def declare_exchange(self, channel: AbstractChannel) -> AbstractExchange:
-        return await channel.declare_exchange(self.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        """The events exchange, and the audit queues bound to it."""
+        events = await channel.declare_exchange(self.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        for name, routing_keys in AUDITED.items():
+            queue = await channel.declare_queue(
+                self.audit_queue(name),
+                durable=True,
+                arguments={"x-queue-type": "quorum", "x-max-length": AUDIT_MAX_LENGTH, "x-overflow": "drop-head"},
+            )
+            for routing_key in routing_keys:
+                await queue.bind(events, routing_key=routing_key)
+        return events
 
     async def declare_consumer(
         self, channel: AbstractChannel, *, service: str, consumer: str, routing_keys: tuple[str, ...]
