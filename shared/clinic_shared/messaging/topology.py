@@ -24,7 +24,6 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-
 # Routing keys kept for audit and dashboards, by audit queue.
 AUDITED = {"message-outcomes": ("notifications.message.#",)}
 AUDIT_MAX_LENGTH = 100_000

@@ -96,12 +96,12 @@ def downgrade() -> None:
     op.drop_table("clinic_policies")
     op.drop_table("preferences")
     op.drop_table("templates")
-    op.drop_constraint("status_known", "appointments")
+    op.drop_constraint(op.f("ck_appointments_status_known"), "appointments", type_="check")
     op.drop_column("appointments", "completed_at")
     op.drop_index("ix_messages_sending", "messages")
     op.drop_index("ix_messages_clinic_created", "messages")
     for name in ("addressed", "category_known", "audience_known"):
-        op.drop_constraint(name, "messages")
+        op.drop_constraint(op.f(f"ck_messages_{name}"), "messages", type_="check")
     for column in ("published_at", "provider_message_id", "provider", "to_address", "facts", "urgent", "category",
                    "audience"):  # fmt: skip
         op.drop_column("messages", column)

@@ -37,6 +37,7 @@ LAYOUT = Environment(
     loader=PackageLoader("notifications", "templates"), autoescape=select_autoescape(["html", "j2"])
 ).get_template("layout.html.j2")
 URL = re.compile(r"https?://[^\s<>\"]+")
+LOCALE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")
 
 
 class TemplateRefused(InvalidInput):
@@ -118,7 +119,10 @@ def check(kind: str, channel: str, source: str) -> Rendered:
 
 
 async def current_source(session: AsyncSession, *, clinic_id: UUID, kind: str, channel: str, locale: str) -> str:
-    """The clinic's newest version for this locale, else the default for it, else English."""
+    """The clinic's newest version for this locale, else the default for it, else English. A locale
+    that is not a plain language tag (it comes from another service) counts as English."""
+    if not LOCALE.fullmatch(locale):
+        locale = DEFAULT_LOCALE
     for candidate in dict.fromkeys((locale, DEFAULT_LOCALE)):
         newest = (
             await session.execute(

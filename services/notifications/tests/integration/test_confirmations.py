@@ -18,6 +18,7 @@ from clinic_shared import manage_links
 from clinic_shared.auth import Role
 from clinic_shared.events import catalogue
 from clinic_shared.testing.plugin import TestEnvironment
+from notifications.service.projections import NotKnownYet
 from notifications.settings import NotificationsSettings
 
 pytestmark = pytest.mark.integration
@@ -277,3 +278,29 @@ async def test_a_message_that_cannot_be_built_fails_once_and_does_not_block_the_
     assert len(inbox.to(fine.email)) == 1
     await send()
     assert (await _message(engine, broken.appointment_id)).attempts == 1, "not retried"
+
+
+async def test_an_event_about_a_patient_or_clinic_not_known_yet_waits_for_a_retry_and_changes_nothing(
+    new_visit: NewVisit, deliver: Deliver, engine: AsyncEngine
+) -> None:
+    visit = await new_visit()
+    stranger = catalogue.AppointmentConfirmed(
+        appointment_id=uuid.uuid4(), clinic_id=visit.clinic_id, patient_id=uuid.uuid4(),
+        starts_at=visit.starts_at, ends_at=visit.starts_at + timedelta(hours=1), areas=["face"],
+        practitioner_id=uuid.uuid4(),
+    )  # fmt: skip
+    elsewhere = catalogue.AppointmentConfirmed(
+        appointment_id=uuid.uuid4(), clinic_id=uuid.uuid4(), patient_id=visit.patient_id,
+        starts_at=visit.starts_at, ends_at=visit.starts_at + timedelta(hours=1), areas=["face"],
+        practitioner_id=uuid.uuid4(),
+    )  # fmt: skip
+
+    for event, unknown in ((stranger, "patient"), (elsewhere, "clinic")):
+        with pytest.raises(NotKnownYet, match=unknown):  # the consumer retries it, then parks it with the reason
+            await deliver(event)
+    async with engine.connect() as connection:
+        written = await connection.scalar(
+            text("SELECT count(*) FROM messages WHERE appointment_id IN (:a, :b)"),
+            {"a": stranger.appointment_id, "b": elsewhere.appointment_id},
+        )
+    assert written == 0, "nothing half-written"
