@@ -29,9 +29,7 @@ PATIENTS_AND_VISITS = Consumer(
 SUPPLY_ALERTS = Consumer(
     name="supply-alerts",
     handlers={
-        catalogue.StockLow: planning.stock_low,
-        catalogue.LotExpiring: planning.lot_expiring,
-        catalogue.ShortfallProjected: planning.shortfall,
+        **dict.fromkeys(planning.SUPPLY_ALERTS, planning.supply_alert),
         catalogue.LotRecalled: planning.lot_recalled,
     },
 )

@@ -282,35 +282,28 @@ async def offer_expired(event: catalogue.WaitlistOfferExpired, ctx: HandlerConte
     )  # fmt: skip
 
 
-def _alert(event: Any, ctx: HandlerContext, kind: str, **facts: Any) -> Planned:
-    return Planned(
-        kind=kind, clinic_id=event.clinic_id, due_at=_when(ctx), dedupe_key=f"alert:{ctx.envelope.message_id}",
-        facts={key: str(value) for key, value in facts.items()},
+# A supply alert's kind and the facts of its event that its e-mail shows.
+SUPPLY_ALERTS: dict[type[Any], tuple[str, tuple[str, ...]]] = {
+    catalogue.StockLow: ("stock_low", ("item_id", "item_name", "available", "reorder_point", "unit")),
+    catalogue.LotExpiring: ("lot_expiring", ("item_id", "item_name", "lot_number", "expires_on", "on_hand")),
+    catalogue.ShortfallProjected: (
+        "shortfall_projected", ("item_id", "item_name", "on_date", "required", "available", "unit"),
+    ),
+}  # fmt: skip
+
+
+async def supply_alert(event: catalogue.StockLow | catalogue.LotExpiring | catalogue.ShortfallProjected,
+                       ctx: HandlerContext) -> None:  # fmt: skip
+    """One alert for the clinic's managers per event (inventory sends each once: per dip, per lot, per
+    day)."""
+    kind, fields = SUPPLY_ALERTS[type(event)]
+    await queue(
+        ctx.session,
+        Planned(
+            kind=kind, clinic_id=event.clinic_id, due_at=_when(ctx), dedupe_key=f"alert:{ctx.envelope.message_id}",
+            facts={name: str(getattr(event, name)) for name in fields},
+        ),
     )  # fmt: skip
-
-
-async def stock_low(event: catalogue.StockLow, ctx: HandlerContext) -> None:
-    alert = _alert(
-        event, ctx, "stock_low", item_id=event.item_id, item_name=event.item_name, available=event.available,
-        reorder_point=event.reorder_point, unit=event.unit,
-    )  # fmt: skip
-    await queue(ctx.session, alert)
-
-
-async def lot_expiring(event: catalogue.LotExpiring, ctx: HandlerContext) -> None:
-    alert = _alert(
-        event, ctx, "lot_expiring", item_id=event.item_id, item_name=event.item_name, lot_number=event.lot_number,
-        expires_on=event.expires_on, on_hand=event.on_hand,
-    )  # fmt: skip
-    await queue(ctx.session, alert)
-
-
-async def shortfall(event: catalogue.ShortfallProjected, ctx: HandlerContext) -> None:
-    alert = _alert(
-        event, ctx, "shortfall_projected", item_id=event.item_id, item_name=event.item_name, on_date=event.on_date,
-        required=event.required, available=event.available, unit=event.unit,
-    )  # fmt: skip
-    await queue(ctx.session, alert)
 
 
 async def lot_recalled(event: catalogue.LotRecalled, ctx: HandlerContext) -> None:
