@@ -41,3 +41,16 @@ ensure_local_services() {
     sleep 1
   done
 }
+
+# Debian's Chromium for the browser tests of the patient pages (Playwright drives it; Playwright's own
+# browser download is not used). Installed once; CLINIC_CHROMIUM names another binary.
+ensure_browser() {
+  [[ -n ${CLINIC_CHROMIUM:-} || -x /usr/bin/chromium ]] && return
+  command -v apt-get >/dev/null || { echo "Chromium is needed for the browser tests: install it, or set CLINIC_CHROMIUM" >&2; exit 1; }
+  say "installing Chromium for the browser tests (Debian's package)"
+  local sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+}

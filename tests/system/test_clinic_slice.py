@@ -34,8 +34,8 @@ from clinic_shared.testing.journeys import (
 )
 from clinic_shared.testing.messaging import eventually
 from clinic_shared.testing.plugin import TestEnvironment
-from clinic_shared.testing.processes import ServiceProcess, free_port, start, stop, wait_until_ready
-from notifications.fake_sms import FakeProvider, serving_in_thread
+from clinic_shared.testing.processes import ServiceProcess, free_port, serving_in_thread, start, stop, wait_until_ready
+from notifications.fake_sms import FakeProvider
 from notifications.fake_sms import create_app as create_fake_sms
 
 pytestmark = pytest.mark.system

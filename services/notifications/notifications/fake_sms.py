@@ -16,11 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import secrets
-import threading
-import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -31,7 +27,6 @@ from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, SecretStr
 
-from clinic_shared.testing.processes import free_port
 from notifications.adapters.sms import SmsProvider, valid_phone
 
 Mode = Literal["ok", "429", "500", "timeout", "invalid"]
@@ -162,26 +157,6 @@ class FakeProvider:
         async with httpx.AsyncClient(base_url=self.url) as client:
             (await client.delete("/control")).raise_for_status()
             (await client.delete("/v1/messages")).raise_for_status()
-
-
-@contextmanager
-def serving_in_thread(app: FastAPI) -> Iterator[str]:
-    """`app` on a free port of 127.0.0.1, in a thread of its own, until the block ends (for tests and
-    benchmarks in one process)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name=f"fake-sms-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the fake SMS provider stopped while starting"
-        assert time.monotonic() < deadline, "the fake SMS provider did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def main() -> None:

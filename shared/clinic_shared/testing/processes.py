@@ -7,11 +7,16 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
 from clinic_shared.testing.messaging import eventually
 
@@ -73,3 +78,24 @@ def stop(processes: Iterable[ServiceProcess], *, timeout_s: float = 15) -> None:
             process.popen.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             process.popen.kill()
+
+
+@contextmanager
+def serving_in_thread(app: ASGIApp, *, name: str = "app") -> Iterator[str]:
+    """`app` served on a free port of 127.0.0.1 in a thread of this process until the block ends, for
+    a peer that must be reached over real HTTP (a fake provider, a page in a browser). Its lifespan is
+    not run: the app is expected to be ready when built."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name=f"{name}-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start on 127.0.0.1:{port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

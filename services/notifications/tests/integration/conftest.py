@@ -26,9 +26,9 @@ from clinic_shared.messaging import HandlerContext
 from clinic_shared.outbox import Outbox
 from clinic_shared.projections.clinics import apply_clinic_changed
 from clinic_shared.testing.plugin import TestEnvironment
-from clinic_shared.testing.processes import free_port
+from clinic_shared.testing.processes import free_port, serving_in_thread
 from notifications.consumers import PATIENTS_AND_VISITS, SUPPLY_ALERTS
-from notifications.fake_sms import FakeProvider, serving_in_thread
+from notifications.fake_sms import FakeProvider
 from notifications.fake_sms import create_app as create_fake_sms
 from notifications.main import SERVICE, create_app
 from notifications.service import sending
