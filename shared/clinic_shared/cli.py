@@ -102,7 +102,7 @@ async def _declare(
     shape = topology_of(settings)
     channel = await connection.channel()
     try:
-        await shape.declare_exchange(channel)
+        await shape.declare_exchange(channel, service=settings.service_name)
         for consumer in definition.consumers:
             await shape.declare_consumer(
                 channel, service=settings.service_name, consumer=consumer.name, routing_keys=consumer.routing_keys

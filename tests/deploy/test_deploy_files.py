@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from clinic_shared.messaging.topology import AUDITED, Topology
+
 pytestmark = pytest.mark.contract
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,6 +195,11 @@ def test_broker_users_are_limited_to_their_own_queues() -> None:
             for other in set(SERVICES) - {svc}:
                 assert not pattern.fullmatch(f"{other}.clinic-projection"), f"{svc} may {kind} {other}'s queues"
         assert re.fullmatch(permissions[svc]["write"], "clinic.events"), f"{svc} cannot publish events"
+        shape = Topology(prefix="", exchange="clinic.events", retry_delays_ms=(1000,), delivery_limit=5)
+        for name in AUDITED.get(svc, {}):
+            audit = shape.audit_queue(service=svc, name=name)
+            for kind in ("configure", "write", "read"):
+                assert re.fullmatch(permissions[svc][kind], audit), f"{svc} cannot {kind} its audit queue {audit}"
 
 
 def _published_ports(service: dict[str, Any]) -> set[tuple[int, int]]:

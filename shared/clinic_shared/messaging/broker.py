@@ -95,7 +95,7 @@ class Broker:
                 log.warning("broker_unreachable", attempt=attempt, error=type(error).__name__)
                 await asyncio.sleep(delay_s)
         self._channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._exchange = await self.topology.declare_exchange(self._channel)
+        self._exchange = await self.topology.declare_exchange(self._channel, service=self._service)
 
     async def close(self) -> None:
         if self._connection is not None:

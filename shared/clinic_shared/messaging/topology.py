@@ -10,10 +10,11 @@ Per consumer (docs/adr/0003-topology-and-retry-tiers.md):
     retries exhausted or message invalid -->  <service>.<consumer>.error      quorum, terminal
 
 Events no service consumes but operators read (notifications' message delivered / failed, for audit and
-dashboards) go to a bounded audit queue, declared with the exchange, so publishing them (mandatory, as
-every event is) never finds no queue bound:
+dashboards) go to a bounded audit queue that their producer declares with the exchange, so publishing
+them (mandatory, as every event is) never finds no queue bound. It is named under the producer's own
+prefix, which its least-privilege broker user may configure:
 
-    events exchange --AUDITED--> audit.<name>   quorum, at most AUDIT_MAX_LENGTH, oldest dropped first
+    events exchange --AUDITED--> <service>.audit.<name>   quorum, at most AUDIT_MAX_LENGTH, oldest dropped
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-# Routing keys kept for audit and dashboards, by audit queue.
-AUDITED = {"message-outcomes": ("notifications.message.#",)}
+# Routing keys kept for audit and dashboards: by producing service, by audit queue.
+AUDITED: dict[str, dict[str, tuple[str, ...]]] = {"notifications": {"message-outcomes": ("notifications.message.#",)}}
 AUDIT_MAX_LENGTH = 100_000
 
 
@@ -59,15 +60,15 @@ class Topology:
             error=f"{main}.error",
         )
 
-    def audit_queue(self, name: str) -> str:
-        return f"{self.prefix}audit.{name}"
+    def audit_queue(self, *, service: str, name: str) -> str:
+        return f"{self.prefix}{service}.audit.{name}"
 
-    async def declare_exchange(self, channel: AbstractChannel) -> AbstractExchange:
-        """The events exchange, and the audit queues bound to it."""
+    async def declare_exchange(self, channel: AbstractChannel, *, service: str | None = None) -> AbstractExchange:
+        """The events exchange, and the audit queues of what `service` publishes."""
         events = await channel.declare_exchange(self.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        for name, routing_keys in AUDITED.items():
+        for name, routing_keys in AUDITED.get(service or "", {}).items():
             queue = await channel.declare_queue(
-                self.audit_queue(name),
+                self.audit_queue(service=service or "", name=name),
                 durable=True,
                 arguments={"x-queue-type": "quorum", "x-max-length": AUDIT_MAX_LENGTH, "x-overflow": "drop-head"},
             )
