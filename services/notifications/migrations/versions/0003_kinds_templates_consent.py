@@ -23,6 +23,10 @@ def upgrade() -> None:
     op.add_column("messages", sa.Column("provider", sa.Text))
     op.add_column("messages", sa.Column("provider_message_id", sa.Text))
     op.add_column("messages", sa.Column("published_at", sa.DateTime(timezone=True)))
+    # A sender's claim: which run holds the message and since when (a stuck one is claimed again);
+    # the due time stays as planned, for the record.
+    op.add_column("messages", sa.Column("claim", sa.Uuid))
+    op.add_column("messages", sa.Column("claimed_at", sa.DateTime(timezone=True)))
     for column in ("audience", "category", "urgent"):
         op.alter_column("messages", column, server_default=None)
     op.create_check_constraint("audience_known", "messages", "audience IN ('patient', 'manager')")
@@ -39,6 +43,14 @@ def upgrade() -> None:
     op.create_index("ix_messages_sending", "messages", ["due_at"], postgresql_where=sa.text("status = 'sending'"))
 
     op.add_column("appointments", sa.Column("completed_at", sa.DateTime(timezone=True)))
+    # Events of one visit may be handled out of order: its times are taken only from an event newer
+    # than the one they came from, and a visit known only from its end (cancelled before its request
+    # arrived) is kept, without times, so a late request cannot revive it.
+    op.add_column("appointments", sa.Column("times_at", sa.DateTime(timezone=True)))
+    op.alter_column("appointments", "starts_at", nullable=True)
+    op.alter_column("appointments", "ends_at", nullable=True)
+    # When booking last changed the patient's consent: a choice made through a link counts only if newer.
+    op.add_column("recipients", sa.Column("consent_changed_at", sa.DateTime(timezone=True)))
     op.create_check_constraint(
         "status_known",
         "appointments",
@@ -97,12 +109,18 @@ def downgrade() -> None:
     op.drop_table("preferences")
     op.drop_table("templates")
     op.drop_constraint(op.f("ck_appointments_status_known"), "appointments", type_="check")
+    op.drop_column("recipients", "consent_changed_at")
+    op.execute("DELETE FROM appointments WHERE starts_at IS NULL OR ends_at IS NULL")
+    op.alter_column("appointments", "starts_at", nullable=False)
+    op.alter_column("appointments", "ends_at", nullable=False)
+    op.drop_column("appointments", "times_at")
     op.drop_column("appointments", "completed_at")
     op.drop_index("ix_messages_sending", "messages")
     op.drop_index("ix_messages_clinic_created", "messages")
     for name in ("addressed", "category_known", "audience_known"):
         op.drop_constraint(op.f(f"ck_messages_{name}"), "messages", type_="check")
-    for column in ("published_at", "provider_message_id", "provider", "to_address", "facts", "urgent", "category",
+    for column in ("claimed_at", "claim", "published_at",
+                   "provider_message_id", "provider", "to_address", "facts", "urgent", "category",
                    "audience"):  # fmt: skip
         op.drop_column("messages", column)
     op.execute("DELETE FROM delivery_attempts WHERE message_id IN (SELECT id FROM messages WHERE patient_id IS NULL)")

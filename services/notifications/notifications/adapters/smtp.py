@@ -59,6 +59,13 @@ def send(settings: NotificationsSettings, outgoing: Outgoing) -> str:
             if all(500 <= code < 600 for code in codes):
                 raise PermanentFailure(f"recipient refused ({', '.join(map(str, codes))})") from refused
             raise
+        except smtplib.SMTPDataError as refused:
+            # The server took the addresses but refuses this message for good (too large, rejected as
+            # such); a 4xx is its passing trouble. A refused sender (SMTPSenderRefused) is our
+            # configuration, not the message: it stays passing, and the operator sees it in the record.
+            if 500 <= refused.smtp_code < 600:
+                raise PermanentFailure(f"message refused ({refused.smtp_code})") from refused
+            raise
     return message_id
 
 

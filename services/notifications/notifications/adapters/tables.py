@@ -35,6 +35,7 @@ recipients = Table(
     Column("care_messages_consent", Boolean, nullable=False),
     Column("marketing_consent", Boolean, nullable=False),
     Column("erased_at", DateTime(timezone=True)),
+    Column("consent_changed_at", DateTime(timezone=True)),
 )
 
 appointments = Table(
@@ -43,11 +44,12 @@ appointments = Table(
     Column("appointment_id", Uuid, primary_key=True),
     Column("clinic_id", Uuid, nullable=False),
     Column("patient_id", Uuid, nullable=False),
-    Column("starts_at", DateTime(timezone=True), nullable=False),
-    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("starts_at", DateTime(timezone=True)),
+    Column("ends_at", DateTime(timezone=True)),
     Column("areas", ARRAY(Text), nullable=False),
     Column("status", Text, nullable=False),
     Column("completed_at", DateTime(timezone=True)),
+    Column("times_at", DateTime(timezone=True)),
 )
 
 messages = Table(
@@ -74,6 +76,8 @@ messages = Table(
     Column("provider", Text),
     Column("provider_message_id", Text),
     Column("published_at", DateTime(timezone=True)),
+    Column("claim", Uuid),
+    Column("claimed_at", DateTime(timezone=True)),
 )
 
 delivery_attempts = Table(

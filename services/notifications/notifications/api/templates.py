@@ -169,7 +169,7 @@ async def save_template(
     """Checked before it is stored: it must parse in the sandbox, have its channel's blocks, use only the
     kind's variables (see `GET /message-kinds`) and render with sample data; an SMS must stay short."""
     _kind(kind, channel)
-    rendering.check(kind, channel, body.source)
+    await rendering.CHECKER.check(kind, channel, body.source)
     return await _save(sessions, principal, clinic_id, kind, channel, locale, body.source)
 
 
@@ -208,7 +208,7 @@ async def preview(body: PreviewIn, principal: Manager, sessions: Sessions) -> Pr
                     body.kind, body.channel, rendering.DEFAULT_LOCALE
                 )
     assert source is not None
-    rendered = rendering.check(body.kind, body.channel, source)
+    rendered = await rendering.CHECKER.check(body.kind, body.channel, source)
     html = None
     if body.channel == "email":
         sample = KINDS[body.kind].sample

@@ -26,7 +26,7 @@ from notifications.adapters.tables import appointments, clinic_policies, message
 from notifications.domain import schedule
 from notifications.domain.kinds import KINDS
 from notifications.domain.schedule import ClinicPolicy, QuietHours
-from notifications.service import projections
+from notifications.service import projections, reach
 from notifications.service.projections import WAITING, NotKnownYet
 
 log = get_logger(__name__)
@@ -101,92 +101,108 @@ def _when(ctx: HandlerContext) -> datetime:
 
 async def requested(event: catalogue.AppointmentRequested, ctx: HandlerContext) -> None:
     await projections.project_visit(
-        ctx.session, event, status="requested", starts_at=event.starts_at, ends_at=event.ends_at,
+        ctx.session, event, status="requested", at=_when(ctx), starts_at=event.starts_at, ends_at=event.ends_at,
         areas=list(event.areas),
     )  # fmt: skip
+
+
+async def _plan_reminder(
+    ctx: HandlerContext, event: catalogue.AppointmentFacts, visit: Any, zone: ZoneInfo, policy: ClinicPolicy
+) -> None:
+    """The reminder for the visit's time (one per time: moving back to a time revives its reminder),
+    unless that time is almost here."""
+    reminder_at = visit.starts_at - policy.reminder_lead
+    if reminder_at < _when(ctx) + REMINDER_MIN_GAP:
+        return
+    due = policy.quiet.release(reminder_at, zone)
+    statement = insert(messages).values(
+        id=uuid.uuid4(), dedupe_key=_key(event, "reminder", visit.starts_at.isoformat()),
+        patient_id=event.patient_id, appointment_id=event.appointment_id, clinic_id=event.clinic_id,
+        kind="reminder", audience="patient", category="care", urgent=False,
+        facts={"starts_at": visit.starts_at.isoformat()}, channel="email", status="queued", due_at=due,
+    )  # fmt: skip
+    await ctx.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[messages.c.dedupe_key],
+            set_={"status": "queued", "due_at": due, "last_error": None},
+            where=messages.c.status == "cancelled",
+        )
+    )
 
 
 async def confirmed(event: catalogue.AppointmentConfirmed, ctx: HandlerContext) -> None:
     """The confirmation at once, and the reminder the clinic's lead time before the visit (unless that
-    is almost now)."""
+    is almost now). Times are the visit's as it stands: a move handled first is not undone."""
     recipient = await projections.recipient(ctx.session, event.patient_id)
     zone, policy = await clinic_rules(ctx.session, event.clinic_id)
-    await projections.project_visit(
-        ctx.session, event, status="confirmed", starts_at=event.starts_at, ends_at=event.ends_at,
+    visit = await projections.project_visit(
+        ctx.session, event, status="confirmed", at=_when(ctx), starts_at=event.starts_at, ends_at=event.ends_at,
         areas=list(event.areas),
     )  # fmt: skip
-    visit = await projections.advance_visit(ctx.session, event.appointment_id, "confirmed")
     if visit.status != "confirmed":
         log.info("confirmation_not_queued", appointment_id=str(event.appointment_id), status=visit.status)
         return
-    channel = recipient.preferred_channel
-    now = _when(ctx)
-    await queue(ctx.session, _patient_message(event, "confirmation", now), channel=channel)
-    reminder_at = event.starts_at - policy.reminder_lead
-    if reminder_at >= now + REMINDER_MIN_GAP:
-        due = policy.quiet.release(reminder_at, zone)
-        await queue(ctx.session, _patient_message(event, "reminder", due, event.starts_at.isoformat()), channel=channel)
+    await queue(ctx.session, _patient_message(event, "confirmation", _when(ctx)), channel=recipient.preferred_channel)
+    await _plan_reminder(ctx, event, visit, zone, policy)
 
 
 async def rescheduled(event: catalogue.AppointmentRescheduled, ctx: HandlerContext) -> None:
-    """The new time is announced and the pending reminder moves with the visit (a new one is queued if
-    the old one went out already)."""
+    """The new time is announced (once per move) and the pending reminder moves with the visit. A move
+    older than the visit's times (handled late) changes nothing."""
     await projections.recipient(ctx.session, event.patient_id)
     zone, policy = await clinic_rules(ctx.session, event.clinic_id)
-    await ctx.session.execute(
-        update(messages)
-        .where(messages.c.appointment_id == event.appointment_id, messages.c.kind == "rescheduled",
-               messages.c.status.in_(WAITING))
-        .values(status="cancelled", last_error="moved again")
-    )  # fmt: skip
+    at = _when(ctx)
     visit = (
         await ctx.session.execute(
-            appointments.update()
+            update(appointments)
             .where(appointments.c.appointment_id == event.appointment_id,
-                   appointments.c.status.in_(("requested", "confirmed")))
-            .values(starts_at=event.starts_at, ends_at=event.ends_at, areas=list(event.areas))
-            .returning(appointments.c.status)
+                   appointments.c.status.in_(("requested", "confirmed")),
+                   appointments.c.times_at.is_(None) | (appointments.c.times_at < at))
+            .values(starts_at=event.starts_at, ends_at=event.ends_at, areas=list(event.areas), times_at=at)
+            .returning(appointments)
         )
     ).first()  # fmt: skip
-    if visit is None or visit.status != "confirmed":
+    if visit is None:
+        known = await ctx.session.scalar(
+            select(appointments.c.status).where(appointments.c.appointment_id == event.appointment_id)
+        )
+        if known is None:
+            raise NotKnownYet(f"appointment {event.appointment_id} is not known yet")
+        log.info("move_not_applied", appointment_id=str(event.appointment_id), reason="newer state or final")
+        return
+    if visit.status != "confirmed":
         return  # not confirmed yet: its confirmation will carry the new time
-    now = _when(ctx)
+    await projections.cancel_waiting(
+        ctx.session, reason="moved again", appointment_id=event.appointment_id, kind="rescheduled"
+    )
     confirmation_waiting = await ctx.session.scalar(
         select(messages.c.id).where(
-            messages.c.dedupe_key == _key(event, "confirmation"), messages.c.status.in_((*WAITING, "sending"))
+            messages.c.dedupe_key == _key(event, "confirmation"), messages.c.status.in_(WAITING)
         )
     )
     if confirmation_waiting is None:  # else the confirmation, still to go, carries the new time
         await queue(
             ctx.session,
             _patient_message(
-                event, "rescheduled", now, event.starts_at.isoformat(),
+                event, "rescheduled", at, ctx.envelope.message_id,
                 previous_starts_at=event.previous_starts_at.isoformat(), starts_at=event.starts_at.isoformat(),
             ),
         )  # fmt: skip
-    reminder_at = event.starts_at - policy.reminder_lead
-    key = _key(event, "reminder", event.starts_at.isoformat())
-    due = policy.quiet.release(reminder_at, zone)
-    moved = await ctx.session.scalar(
+    for_new_time = _key(event, "reminder", visit.starts_at.isoformat())
+    await ctx.session.execute(
         update(messages)
         .where(messages.c.appointment_id == event.appointment_id, messages.c.kind == "reminder",
-               messages.c.status.in_(WAITING))
-        .values(due_at=due, dedupe_key=key)
-        .returning(messages.c.id)
+               messages.c.status.in_(WAITING), messages.c.dedupe_key != for_new_time)
+        .values(status="cancelled", last_error="the visit moved")
     )  # fmt: skip
-    if moved is None and reminder_at >= now + REMINDER_MIN_GAP:
-        await queue(ctx.session, _patient_message(event, "reminder", due, event.starts_at.isoformat()))
-    elif moved is not None and reminder_at < now + REMINDER_MIN_GAP:
-        await projections.cancel_waiting(
-            ctx.session, reason="the visit moved too close for a reminder", appointment_id=event.appointment_id,
-            kind="reminder",
-        )  # fmt: skip
+    await _plan_reminder(ctx, event, visit, zone, policy)
 
 
 async def cancelled(event: catalogue.AppointmentCancelled, ctx: HandlerContext) -> None:
-    """Nothing more is sent for a cancelled visit but the notice that it is cancelled. The confirmation's
-    place is taken even when its event has not arrived yet, so a late confirmation sends nothing."""
-    visit = await projections.advance_visit(ctx.session, event.appointment_id, "cancelled")
+    """Nothing more is sent for a cancelled visit but the notice that it is cancelled. A visit cancelled
+    before its request or confirmation arrived is kept as cancelled, and the confirmation's place is
+    taken, so nothing is sent when they come."""
+    visit = await projections.advance_visit(ctx.session, event, "cancelled", at=_when(ctx))
     await projections.cancel_waiting(
         ctx.session, reason="appointment cancelled", keep=("cancelled",), appointment_id=event.appointment_id
     )
@@ -198,19 +214,22 @@ async def cancelled(event: catalogue.AppointmentCancelled, ctx: HandlerContext) 
             status="cancelled", reason="appointment cancelled",
         ),
     )  # fmt: skip
-    if visit is None:
-        # Its request never reached us, so there is no time to write about; the place taken above
-        # still stops a late confirmation.
+    if visit.starts_at is None:
+        # Its request never reached us: there is no time to write about.
         log.warning("cancellation_notice_skipped", appointment_id=str(event.appointment_id), reason="visit unknown")
         return
     await queue(ctx.session, _patient_message(event, "cancelled", _when(ctx), cancelled_by=event.cancelled_by))
 
 
 async def rejected(event: catalogue.AppointmentRejected, ctx: HandlerContext) -> None:
-    """The requested visit could not be confirmed (no supplies for it): an apology and a way back."""
-    visit = await projections.advance_visit(ctx.session, event.appointment_id, "rejected")
-    if visit is None:
+    """The requested visit could not be confirmed (no supplies for it): an apology and a way back. It
+    follows its request closely; if it overtook it, it waits for it."""
+    known = await ctx.session.scalar(
+        select(appointments.c.starts_at).where(appointments.c.appointment_id == event.appointment_id)
+    )
+    if known is None:
         raise NotKnownYet(f"appointment {event.appointment_id} is not known yet")
+    await projections.advance_visit(ctx.session, event, "rejected", at=_when(ctx))
     await projections.cancel_waiting(
         ctx.session, reason="appointment rejected", keep=("rejected",), appointment_id=event.appointment_id
     )
@@ -218,27 +237,29 @@ async def rejected(event: catalogue.AppointmentRejected, ctx: HandlerContext) ->
 
 
 async def checked_in(event: catalogue.AppointmentCheckedIn, ctx: HandlerContext) -> None:
-    await projections.advance_visit(ctx.session, event.appointment_id, "checked_in")
+    await projections.advance_visit(ctx.session, event, "checked_in", at=_when(ctx))
     await projections.cancel_waiting(
         ctx.session, reason="the patient is here", appointment_id=event.appointment_id, kind="reminder"
     )
 
 
 async def no_show(event: catalogue.AppointmentNoShow, ctx: HandlerContext) -> None:
-    await projections.advance_visit(ctx.session, event.appointment_id, "no_show")
+    await projections.advance_visit(ctx.session, event, "no_show", at=_when(ctx))
     await projections.cancel_waiting(ctx.session, reason="no-show", appointment_id=event.appointment_id)
 
 
 async def completed(event: catalogue.AppointmentCompleted, ctx: HandlerContext) -> None:
     """The aftercare sequence, in the clinic's time, and the next session's suggestion when the course
-    has one to book (sent only with marketing consent)."""
+    has one to book (sent only with marketing consent). A completion that overtook the visit's request
+    waits for it: aftercare links to the visit."""
     await projections.recipient(ctx.session, event.patient_id)
     zone, policy = await clinic_rules(ctx.session, event.clinic_id)
-    visit = await projections.advance_visit(
-        ctx.session, event.appointment_id, "completed", completed_at=event.completed_at
+    known = await ctx.session.scalar(
+        select(appointments.c.starts_at).where(appointments.c.appointment_id == event.appointment_id)
     )
-    if visit is None:
+    if known is None:
         raise NotKnownYet(f"appointment {event.appointment_id} is not known yet")
+    await projections.advance_visit(ctx.session, event, "completed", at=_when(ctx), completed_at=event.completed_at)
     await projections.cancel_waiting(
         ctx.session, reason="the visit took place", appointment_id=event.appointment_id, kind="reminder"
     )
@@ -307,36 +328,38 @@ async def supply_alert(event: catalogue.StockLow | catalogue.LotExpiring | catal
 
 
 async def lot_recalled(event: catalogue.LotRecalled, ctx: HandlerContext) -> None:
-    """A notice to every patient treated with the lot whom notifications can reach, and to each clinic's
-    managers the count of visits, of patients told and of patients to phone (names stay in booking)."""
+    """A notice to every patient treated with the lot whom notifications can reach (the sender's own
+    rule: consent per channel and a usable address), and to each clinic's managers the count of visits,
+    of patients sent a notice, and of patients to phone (names stay in booking)."""
     by_clinic: dict[UUID, list[UUID]] = {}
     for affected in event.affected_appointments:
         by_clinic.setdefault(affected.clinic_id, []).append(affected.appointment_id)
     for clinic_id, appointment_ids in by_clinic.items():
         await clinic_rules(ctx.session, clinic_id)
-        rows = (
+        visits = (
             await ctx.session.execute(
-                select(appointments, recipients.c.care_messages_consent,
-                       recipients.c.erased_at, recipients.c.email,
-                       recipients.c.phone)
-                .outerjoin(recipients,
-                           recipients.c.patient_id == appointments.c.patient_id)
-                .where(appointments.c.appointment_id.in_(appointment_ids))
+                select(appointments.c.appointment_id, appointments.c.patient_id, appointments.c.starts_at)
+                .where(appointments.c.appointment_id.in_(appointment_ids), appointments.c.starts_at.is_not(None))
             )
         ).all()  # fmt: skip
         told = 0
-        for row in rows:
-            reachable = row.erased_at is None and bool(row.care_messages_consent) and bool(row.email or row.phone)
-            if not reachable:
+        for visit in visits:
+            person = (
+                await ctx.session.execute(select(recipients).where(recipients.c.patient_id == visit.patient_id))
+            ).first()
+            way = reach.route(
+                person, await reach.choices(ctx.session, visit.patient_id), "care", KINDS["recall_notice"].channels
+            )
+            if not isinstance(way, reach.Reach):
                 continue
             told += 1
             await queue(
                 ctx.session,
                 Planned(
-                    kind="recall_notice", clinic_id=clinic_id, patient_id=row.patient_id,
-                    appointment_id=row.appointment_id, due_at=_when(ctx),
-                    dedupe_key=f"{row.patient_id}:{row.appointment_id}:recall_notice:{event.recall_id}",
-                    facts={"recall_id": str(event.recall_id), "treated_at": row.starts_at.isoformat()},
+                    kind="recall_notice", clinic_id=clinic_id, patient_id=visit.patient_id,
+                    appointment_id=visit.appointment_id, due_at=_when(ctx),
+                    dedupe_key=f"{visit.patient_id}:{visit.appointment_id}:recall_notice:{event.recall_id}",
+                    facts={"recall_id": str(event.recall_id), "treated_at": visit.starts_at.isoformat()},
                 ),
             )  # fmt: skip
         await queue(

@@ -1,7 +1,11 @@
 """What notifications knows from booking: who patients are and how to reach them (contact details and
-consent only), and the visits it writes about (times, areas, status; no health data). Events may
-arrive late or twice, so a visit's status only moves forward: a late `confirmed` never revives a
-cancelled visit."""
+consent only), and the visits it writes about (times, areas, status; no health data).
+
+Events may arrive late, twice, or out of order (a consumer handles several deliveries at once, and
+retries overtake), so a visit's status only moves forward (a late `confirmed` never revives a
+cancelled visit) and its times come only from an event newer than the one that set them. A visit
+whose end arrives before its request (cancelled, say) is kept without times, so the request, when it
+comes, cannot bring it back."""
 
 from __future__ import annotations
 
@@ -37,7 +41,8 @@ def _rank(status: Any) -> ColumnElement[int]:
 
 
 async def apply_contact(event: catalogue.PatientContactChanged, ctx: HandlerContext) -> None:
-    """Keep the newest revision; an erased patient stays erased whatever arrives late."""
+    """Keep the newest revision; an erased patient stays erased whatever arrives late. When booking's
+    consent changes, the time is kept: a patient's older choice through a link gives way to it."""
     values: dict[str, Any] = {
         "patient_id": event.patient_id,
         "revision": event.revision,
@@ -49,12 +54,21 @@ async def apply_contact(event: catalogue.PatientContactChanged, ctx: HandlerCont
         "care_messages_consent": event.care_messages_consent,
         "marketing_consent": event.marketing_consent,
     }
-    statement = insert(recipients).values(**values)
+    statement = insert(recipients).values(**values, consent_changed_at=ctx.envelope.occurred_at)
+    excluded = statement.excluded
+    consent_changed = (recipients.c.care_messages_consent != excluded.care_messages_consent) | (
+        recipients.c.marketing_consent != excluded.marketing_consent
+    )
     await ctx.session.execute(
         statement.on_conflict_do_update(
             index_elements=[recipients.c.patient_id],
-            set_={k: statement.excluded[k] for k in values if k != "patient_id"},
-            where=(recipients.c.revision < statement.excluded.revision) & recipients.c.erased_at.is_(None),
+            set_={
+                **{k: excluded[k] for k in values if k != "patient_id"},
+                "consent_changed_at": case(
+                    (consent_changed, excluded.consent_changed_at), else_=recipients.c.consent_changed_at
+                ),
+            },
+            where=(recipients.c.revision < excluded.revision) & recipients.c.erased_at.is_(None),
         )
     )
 
@@ -95,39 +109,44 @@ async def project_visit(
     event: catalogue.AppointmentFacts,
     *,
     status: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    areas: list[str],
-) -> None:
-    """Insert the visit, or move it forward to `status` with these times."""
-    values = {
-        "appointment_id": event.appointment_id,
-        "clinic_id": event.clinic_id,
-        "patient_id": event.patient_id,
-        "starts_at": starts_at,
-        "ends_at": ends_at,
-        "areas": areas,
-        "status": status,
-    }
+    at: datetime,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    areas: list[str] | None = None,
+) -> Any:
+    """The visit as it stands after this event: inserted, or moved forward to `status`, with this event's
+    times if it is newer than the one they came from. Returns the row."""
+    values: dict[str, Any] = {
+        "appointment_id": event.appointment_id, "clinic_id": event.clinic_id, "patient_id": event.patient_id,
+        "status": status, "starts_at": starts_at, "ends_at": ends_at, "areas": areas or [],
+        "times_at": at if starts_at is not None else None,
+    }  # fmt: skip
     statement = insert(appointments).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[appointments.c.appointment_id],
-            set_={k: statement.excluded[k] for k in values if k != "appointment_id"},
-            where=_rank(appointments.c.status) < _rank(statement.excluded.status),
+    excluded, current = statement.excluded, appointments.c
+    newer_times = excluded.times_at.is_not(None) & (current.times_at.is_(None) | (current.times_at < excluded.times_at))
+    set_: dict[str, Any] = {
+        "status": case((_rank(current.status) < _rank(excluded.status), excluded.status), else_=current.status),
+        **{name: case((newer_times, excluded[name]), else_=current[name])
+           for name in ("starts_at", "ends_at", "areas", "times_at")},
+    }  # fmt: skip
+    return (
+        await session.execute(
+            statement.on_conflict_do_update(index_elements=[current.appointment_id], set_=set_).returning(appointments)
         )
-    )
+    ).one()
 
 
-async def advance_visit(session: AsyncSession, appointment_id: UUID, status: str, **values: Any) -> Any:
-    """Move a known visit forward to `status`; the visit as it is now (None when notifications never
-    heard of it)."""
-    await session.execute(
-        update(appointments)
-        .where(appointments.c.appointment_id == appointment_id, _rank(appointments.c.status) < _rank(status))
-        .values(status=status, **values)
-    )
-    return (await session.execute(select(appointments).where(appointments.c.appointment_id == appointment_id))).first()
+async def advance_visit(
+    session: AsyncSession, event: catalogue.AppointmentFacts, status: str, *, at: datetime, **values: Any
+) -> Any:
+    """Move the visit forward to `status` (a visit never heard of is kept with that status and no
+    times); the visit as it is now."""
+    visit = await project_visit(session, event, status=status, at=at)
+    if values:
+        await session.execute(
+            update(appointments).where(appointments.c.appointment_id == event.appointment_id).values(**values)
+        )
+    return visit
 
 
 async def cancel_waiting(session: AsyncSession, *, reason: str, keep: tuple[str, ...] = (), **where: Any) -> None:

@@ -12,7 +12,11 @@ the variables the kind provides, and render with the kind's sample."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import multiprocessing
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, TemplateError, meta, select_autoescape
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -32,7 +37,27 @@ from notifications.domain.kinds import KINDS
 DEFAULT_LOCALE = "en"
 SMS_MAX_CHARS = 480  # three concatenated segments
 SOURCE_MAX_CHARS = 20_000
-SANDBOX = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+OUTPUT_MAX_CHARS = 20_000
+CHECK_TIMEOUT_S = 2.0
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with the operators that can build huge values bounded: `**` is
+    refused, and `*` may not repeat a string or a list beyond the output limit."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            raise SecurityError("the ** operator is not available in message templates")
+        if isinstance(left, str | list | tuple) or isinstance(right, str | list | tuple):
+            sequence, times = (left, right) if isinstance(left, str | list | tuple) else (right, left)
+            if isinstance(times, int) and len(sequence) * times > OUTPUT_MAX_CHARS:
+                raise SecurityError("a repeated value may not exceed the message's length limit")
+        return super().call_binop(context, operator, left, right)
+
+
+SANDBOX = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 LAYOUT = Environment(
     loader=PackageLoader("notifications", "templates"), autoescape=select_autoescape(["html", "j2"])
 ).get_template("layout.html.j2")
@@ -66,10 +91,17 @@ def _compiled(source: str) -> Template:
 
 
 def render(source: str, context: dict[str, Any], channel: str) -> Rendered:
+    """The template's blocks with this context; a template that writes more than the limit is stopped."""
     template = _compiled(source)
     parts = {}
     for name in blocks_for(channel):
-        parts[name] = "".join(template.blocks[name](template.new_context(context))).strip()
+        pieces, size = [], 0
+        for piece in template.blocks[name](template.new_context(context)):
+            size += len(piece)
+            if size > OUTPUT_MAX_CHARS:
+                raise SecurityError(f"the template writes more than {OUTPUT_MAX_CHARS} characters")
+            pieces.append(piece)
+        parts[name] = "".join(pieces).strip()
     return Rendered(subject=parts.get("subject"), body=parts["body"])
 
 
@@ -116,6 +148,57 @@ def check(kind: str, channel: str, source: str) -> Rendered:
             field="source",
         )
     return rendered
+
+
+class IsolatedChecker:
+    """`check` in a separate process, stopped after CHECK_TIMEOUT_S: a clinic's template that loops for
+    ever is refused instead of holding an API process. One process per API process, started on first
+    use and replaced after a timeout."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: Any = None
+
+    async def check(self, kind: str, channel: str, source: str) -> Rendered:
+        return await asyncio.to_thread(self._check, kind, channel, source)
+
+    def _check(self, kind: str, channel: str, source: str) -> Rendered:
+        with self._lock:
+            if self._pool is None:
+                self._pool = multiprocessing.get_context("spawn").Pool(1)
+                atexit.register(self.close)
+            pending = self._pool.apply_async(_check_in_child, (kind, channel, source))
+            try:
+                outcome: tuple[str, str | None, str | None] = pending.get(timeout=CHECK_TIMEOUT_S)
+            except multiprocessing.TimeoutError as error:
+                self._pool.terminate()
+                self._pool = None
+                raise TemplateRefused(
+                    f"the template takes more than {CHECK_TIMEOUT_S:g} s to render with sample data", field="source"
+                ) from error
+        verdict, first, second = outcome
+        if verdict == "refused":
+            raise TemplateRefused(first or "refused", field=second)
+        return Rendered(subject=first, body=second or "")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool.join()
+                self._pool = None
+
+
+def _check_in_child(kind: str, channel: str, source: str) -> tuple[str, str | None, str | None]:
+    """`check`, answered in plain values (a domain error does not cross processes intact)."""
+    try:
+        rendered = check(kind, channel, source)
+    except TemplateRefused as refused:
+        return "refused", refused.message, refused.field
+    return "ok", rendered.subject, rendered.body
+
+
+CHECKER = IsolatedChecker()
 
 
 async def current_source(session: AsyncSession, *, clinic_id: UUID, kind: str, channel: str, locale: str) -> str:

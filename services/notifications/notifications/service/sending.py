@@ -14,7 +14,7 @@ died is picked up again, with the same Message-ID and provider reference so it i
 from __future__ import annotations
 
 import asyncio
-import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +24,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinic_shared import manage_links
@@ -35,20 +36,21 @@ from clinic_shared.runtime import SessionFactory
 from notifications import links
 from notifications.adapters import sms as sms_adapter
 from notifications.adapters import smtp
-from notifications.adapters.tables import alert_recipients, appointments, delivery_attempts, messages, preferences
+from notifications.adapters.tables import alert_recipients, appointments, delivery_attempts, messages
 from notifications.adapters.tables import recipients as recipients_table
+from notifications.domain import schedule
 from notifications.domain.kinds import KINDS
 from notifications.domain.schedule import QuietHours
-from notifications.service import rendering
+from notifications.service import reach, rendering
 from notifications.service.planning import clinic_rules
 from notifications.settings import NotificationsSettings
 
 log = get_logger(__name__)
 BATCH = 20
+# Failures of the moment (the database or the network): the message waits and is tried again.
+PASSING = (OperationalError, InterfaceError, OSError, TimeoutError)
 Clock = Callable[[], datetime]
 AREA_NAMES = {"face": "face", "neck": "neck", "decolletage": "décolletage", "hands": "hands"}
-# Enough to refuse what no mail server would take; the server has the last word.
-EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
 def utc_now() -> datetime:
@@ -134,15 +136,18 @@ async def send_due(session_factory: SessionFactory, settings: NotificationsSetti
     it)."""
     channels = Channels(settings)
     try:
-        while await _send_batch(session_factory, settings, channels, now()):
+        while await _send_batch(session_factory, settings, channels, now):
             pass
     finally:
         await channels.aclose()
 
 
 async def _send_batch(
-    session_factory: SessionFactory, settings: NotificationsSettings, channels: Channels, now: datetime
+    session_factory: SessionFactory, settings: NotificationsSettings, channels: Channels, clock: Clock
 ) -> int:
+    """Claim a batch under a token of this run; each message is then claimed afresh right before it is
+    sent, so a batch slowed down by a provider is never sent by two workers."""
+    token, now = uuid.uuid4(), clock()
     async with session_factory() as session, session.begin():
         claimed = list(
             await session.scalars(
@@ -152,7 +157,7 @@ async def _send_batch(
                         and_(messages.c.status.in_(("queued", "failed_temporary")), messages.c.due_at <= now),
                         and_(
                             messages.c.status == "sending",
-                            messages.c.due_at <= now - timedelta(seconds=settings.stuck_sending_s),
+                            messages.c.claimed_at <= now - timedelta(seconds=settings.stuck_sending_s),
                         ),
                     )
                 )
@@ -163,44 +168,61 @@ async def _send_batch(
         )
         if claimed:
             await session.execute(
-                update(messages).where(messages.c.id.in_(claimed)).values(status="sending", due_at=now)
+                update(messages).where(messages.c.id.in_(claimed)).values(status="sending", claim=token, claimed_at=now)
             )
     for message_id in claimed:
-        await _deliver(session_factory, settings, channels, message_id, now)
+        await _deliver(session_factory, settings, channels, message_id, token, clock())
     return len(claimed)
+
+
+def _held(message_id: UUID, token: UUID) -> Any:
+    return and_(messages.c.id == message_id, messages.c.claim == token, messages.c.status == "sending")
 
 
 async def _deliver(
     session_factory: SessionFactory, settings: NotificationsSettings, channels: Channels, message_id: UUID,
-    now: datetime,
+    token: UUID, now: datetime,
 ) -> None:  # fmt: skip
     try:
         async with session_factory() as session, session.begin():
+            still_ours = await session.scalar(
+                update(messages).where(_held(message_id, token)).values(claimed_at=now).returning(messages.c.id)
+            )
+            if still_ours is None:
+                log.warning("message_claim_lost", message_id=str(message_id))
+                return
             outcome = await _prepare(session, settings, message_id, now)
             if isinstance(outcome, Skip):
                 await session.execute(
                     update(messages).where(messages.c.id == message_id)
-                    .values(status="cancelled", last_error=outcome.reason)
+                    .values(status="cancelled", last_error=outcome.reason, claim=None)
                 )  # fmt: skip
                 return
             if isinstance(outcome, Deferred):
                 await session.execute(
-                    update(messages).where(messages.c.id == message_id).values(status="queued", due_at=outcome.until)
-                )
+                    update(messages).where(messages.c.id == message_id)
+                    .values(status="queued", due_at=outcome.until, claim=None)
+                )  # fmt: skip
                 return
         if isinstance(outcome, Refused):
             attempts = [Attempt(outcome.channel, "failed_permanent", error=outcome.reason)]
-            await _record(session_factory, settings, message_id, outcome.channel, None, attempts, now)
+            await _record(session_factory, settings, message_id, token, outcome.channel, None, attempts, now)
             return
         attempts = await channels.send(outcome)
+    except PASSING as error:
+        # The database or the network had a bad moment: the message is tried again later, not lost.
+        log.warning("message_delayed", message_id=str(message_id), error=type(error).__name__)
+        attempts = [Attempt("none", "failed_temporary", error=f"unavailable: {type(error).__name__}")]
+        await _record(session_factory, settings, message_id, token, None, None, attempts, now)
+        return
     except Exception as error:
         # A message that cannot be rendered or built will not get better by itself: recorded once, not
         # retried, and the rest of the batch goes on.
         log.exception("message_unsendable", message_id=str(message_id))
         attempts = [Attempt("none", "failed_permanent", error=f"unsendable: {type(error).__name__}")]
-        await _record(session_factory, settings, message_id, None, None, attempts, now)
+        await _record(session_factory, settings, message_id, token, None, None, attempts, now)
         return
-    await _record(session_factory, settings, message_id, outcome.channel, outcome.to_address, attempts, now)
+    await _record(session_factory, settings, message_id, token, outcome.channel, outcome.to_address, attempts, now)
 
 
 async def _prepare(
@@ -269,16 +291,15 @@ async def _checked(
     unwarranted = await _unwarranted(session, message, visit, zone, now)
     if unwarranted:
         return Skip(unwarranted)
-    channel = await _channel(session, message, recipient, KINDS[message.kind].channels)
-    if channel is None:
+    way = reach.route(recipient, await reach.choices(session, recipient.patient_id), message.category,
+                      KINDS[message.kind].channels)  # fmt: skip
+    if way is None:
         return Skip(f"no channel the patient accepts {message.category} messages on")
     if not message.urgent and (release := quiet.release(now, zone)) > now:
         return Deferred(release)
-    address = recipient.email if channel == "email" else recipient.phone
-    valid = _valid_email(address) if channel == "email" else sms_adapter.valid_phone(address)
-    if not valid:
-        return Refused(channel, "invalid e-mail address" if channel == "email" else "invalid phone number")
-    return visit, channel, address
+    if isinstance(way, reach.Unusable):
+        return Refused(way.channel, way.reason)
+    return visit, way.channel, way.address
 
 
 # The visit's status each kind needs when it is sent.
@@ -302,8 +323,10 @@ async def _unwarranted(session: AsyncSession, message: Any, visit: Any, zone: Zo
     match message.kind:
         case "confirmation" | "reminder" if visit.starts_at <= now:
             reason = "the visit has begun"
-        case "rescheduled" if visit.starts_at != datetime.fromisoformat(facts["starts_at"]):
-            reason = "the visit moved again"
+        case "rescheduled" | "reminder" if "starts_at" in facts and visit.starts_at != datetime.fromisoformat(
+            facts["starts_at"]
+        ):
+            reason = "the visit moved"
         case "next_session":
             reason = await _next_session_unwarranted(session, message, visit, zone, now)
         case "waitlist_offer" if datetime.fromisoformat(facts["expires_at"]) <= now:
@@ -324,30 +347,6 @@ async def _next_session_unwarranted(
         .limit(1)
     )  # fmt: skip
     return "the next session is booked" if booked is not None else None
-
-
-async def _channel(session: AsyncSession, message: Any, recipient: Any, offered: tuple[str, ...]) -> str | None:
-    """The patient's preferred channel, else the other, among those with an address and consent for
-    the message's category (a choice made here, per channel, wins over booking's consent)."""
-    chosen = {
-        row.channel: row.allowed
-        for row in await session.execute(
-            select(preferences.c.channel, preferences.c.allowed).where(
-                preferences.c.patient_id == message.patient_id, preferences.c.category == message.category
-            )
-        )
-    }
-    default = recipient.care_messages_consent if message.category == "care" else recipient.marketing_consent
-    order = [recipient.preferred_channel, *(c for c in ("email", "sms") if c != recipient.preferred_channel)]
-    for channel in order:
-        address = recipient.email if channel == "email" else recipient.phone
-        if channel in offered and address and chosen.get(channel, default):
-            return str(channel)
-    return None
-
-
-def _valid_email(address: str | None) -> bool:
-    return address is not None and EMAIL.fullmatch(address) is not None
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -535,24 +534,36 @@ async def _record(
     session_factory: SessionFactory,
     settings: NotificationsSettings,
     message_id: UUID,
+    token: UUID,
     channel: str | None,
     to_address: str | None,
     attempts: list[Attempt],
     now: datetime,
 ) -> None:
-    """Every attempt, the message's new state and its announcement, in one transaction."""
+    """Every attempt, the message's new state and its announcement, in one transaction. If another worker
+    took the message over meanwhile (this one was too slow), the attempts are still recorded, but the
+    message's state is the other worker's to set."""
     final = attempts[-1]
     status, error = final.status, final.error
     async with session_factory() as session, session.begin():
         row = (
             await session.execute(
                 update(messages)
-                .where(messages.c.id == message_id)
-                .values(attempts=messages.c.attempts + 1)
+                .where(_held(message_id, token))
+                .values(attempts=messages.c.attempts + 1, claim=None)
                 .returning(messages.c.attempts, messages.c.channel, messages.c.kind, messages.c.clinic_id,
                            messages.c.appointment_id)
             )
-        ).one()  # fmt: skip
+        ).first()  # fmt: skip
+        if row is None:
+            log.warning("message_claim_lost", message_id=str(message_id), status=status)
+            await session.execute(
+                insert(delivery_attempts),
+                [{"message_id": message_id, "attempted_at": now, "channel": channel or "email",
+                  "provider": a.provider, "provider_message_id": a.provider_message_id, "status": a.status,
+                  "error": a.error} for a in attempts],
+            )  # fmt: skip
+            return
         channel = channel or row.channel
         if status == "failed_temporary" and row.attempts >= settings.max_attempts:
             status, error = "failed_permanent", f"{error}; gave up after {row.attempts} attempts"
@@ -565,7 +576,7 @@ async def _record(
         if status == "sent":
             values["sent_at"] = now
         if status == "failed_temporary":
-            values["due_at"] = now + timedelta(seconds=settings.retry_base_s * 2 ** (row.attempts - 1))
+            values["due_at"] = now + schedule.retry_delay(row.attempts, settings.retry_base_s)
         await session.execute(update(messages).where(messages.c.id == message_id).values(**values))
         await session.execute(
             insert(delivery_attempts),

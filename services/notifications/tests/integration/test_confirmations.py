@@ -251,8 +251,8 @@ async def test_gives_up_after_the_last_attempt_and_picks_up_a_message_a_dead_wor
     async with engine.begin() as connection:  # a worker claimed it and died ten minutes ago
         await connection.execute(
             text(
-                "UPDATE messages SET status = 'sending', due_at = now() - interval '10 minutes'"
-                " WHERE appointment_id = :id AND kind = 'confirmation'"
+                "UPDATE messages SET status = 'sending', claim = gen_random_uuid(),"
+                " claimed_at = now() - interval '10 minutes' WHERE appointment_id = :id AND kind = 'confirmation'"
             ),
             {"id": stuck.appointment_id},
         )
