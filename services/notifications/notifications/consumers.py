@@ -1,6 +1,7 @@
 """What notifications consumes, as tables: event -> handler. Booking's patients and visits in one
-consumer (so a visit's events keep their order), inventory's alerts in another (so a burst of stock
-alerts never holds up a confirmation)."""
+consumer, inventory's alerts in another (so a burst of stock alerts never holds up a confirmation).
+Deliveries are handled concurrently and retries overtake, so no handler relies on order: see
+service/projections.py."""
 
 from __future__ import annotations
 
