@@ -9,12 +9,9 @@ from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 
 from clinic_shared.web import ERROR_RESPONSES, RequestModel
-from notifications.adapters.tables import alert_recipients, clinic_policies
-from notifications.api.common import CLINIC, ClinicId, Manager, Sessions, ensure_known_clinic
+from notifications.api.common import CLINIC, ClinicId, Manager, UnitOfWork, ensure_known_clinic
 from notifications.domain.schedule import DEFAULT_POLICY
 
 router = APIRouter(tags=["clinic settings"], responses=ERROR_RESPONSES)
@@ -50,35 +47,32 @@ class PolicyOut(BaseModel):
 
 @router.get("/clinics/{clinic_id}/alert-recipients", summary="Who receives a clinic's supply alerts",
             responses=CLINIC)  # fmt: skip
-async def get_alert_recipients(clinic_id: ClinicId, principal: Manager, sessions: Sessions) -> AlertRecipientsOut:
-    async with sessions() as session:
-        await ensure_known_clinic(session, principal, clinic_id)
-        emails = sorted(
-            await session.scalars(select(alert_recipients.c.email).where(alert_recipients.c.clinic_id == clinic_id))
-        )
+async def get_alert_recipients(clinic_id: ClinicId, principal: Manager, uow: UnitOfWork) -> AlertRecipientsOut:
+    async with uow:
+        await ensure_known_clinic(uow, principal, clinic_id)
+        emails = await uow.clinics.alert_recipients(clinic_id)
     return AlertRecipientsOut(clinic_id=clinic_id, emails=emails, falls_back_to_operations=not emails)
 
 
 @router.put("/clinics/{clinic_id}/alert-recipients", summary="Set who receives a clinic's supply alerts",
             responses=CLINIC)  # fmt: skip
 async def set_alert_recipients(
-    clinic_id: ClinicId, body: AlertRecipientsIn, principal: Manager, sessions: Sessions
+    clinic_id: ClinicId, body: AlertRecipientsIn, principal: Manager, uow: UnitOfWork
 ) -> AlertRecipientsOut:
     emails = sorted({str(email).lower() for email in body.emails})
-    async with sessions() as session, session.begin():
-        await ensure_known_clinic(session, principal, clinic_id)
-        await session.execute(delete(alert_recipients).where(alert_recipients.c.clinic_id == clinic_id))
-        if emails:
-            await session.execute(insert(alert_recipients), [{"clinic_id": clinic_id, "email": e} for e in emails])
+    async with uow:
+        await ensure_known_clinic(uow, principal, clinic_id)
+        await uow.clinics.replace_alert_recipients(clinic_id, emails)
+        await uow.commit()
     return AlertRecipientsOut(clinic_id=clinic_id, emails=emails, falls_back_to_operations=not emails)
 
 
 @router.get("/clinics/{clinic_id}/messaging-policy", summary="A clinic's reminder lead time and quiet hours",
             responses=CLINIC)  # fmt: skip
-async def get_policy(clinic_id: ClinicId, principal: Manager, sessions: Sessions) -> PolicyOut:
-    async with sessions() as session:
-        await ensure_known_clinic(session, principal, clinic_id)
-        row = (await session.execute(select(clinic_policies).where(clinic_policies.c.clinic_id == clinic_id))).first()
+async def get_policy(clinic_id: ClinicId, principal: Manager, uow: UnitOfWork) -> PolicyOut:
+    async with uow:
+        await ensure_known_clinic(uow, principal, clinic_id)
+        row = await uow.clinics.policy_row(clinic_id)
     if row is None:
         return PolicyOut(
             clinic_id=clinic_id, reminder_lead_hours=int(DEFAULT_POLICY.reminder_lead.total_seconds() // 3600),
@@ -93,16 +87,10 @@ async def get_policy(clinic_id: ClinicId, principal: Manager, sessions: Sessions
 
 @router.put("/clinics/{clinic_id}/messaging-policy", summary="Set a clinic's reminder lead time and quiet hours",
             responses=CLINIC)  # fmt: skip
-async def set_policy(clinic_id: ClinicId, body: PolicyIn, principal: Manager, sessions: Sessions) -> PolicyOut:
+async def set_policy(clinic_id: ClinicId, body: PolicyIn, principal: Manager, uow: UnitOfWork) -> PolicyOut:
     """Applies to messages planned from now on; reminders already planned keep their time."""
-    values = body.model_dump()
-    async with sessions() as session, session.begin():
-        await ensure_known_clinic(session, principal, clinic_id)
-        statement = insert(clinic_policies).values(clinic_id=clinic_id, **values)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[clinic_policies.c.clinic_id],
-                set_={**values, "changed_at": statement.excluded.changed_at},
-            )
-        )
-    return await get_policy(clinic_id, principal, sessions)
+    async with uow:
+        await ensure_known_clinic(uow, principal, clinic_id)
+        await uow.clinics.set_policy(clinic_id, body.model_dump())
+        await uow.commit()
+    return await get_policy(clinic_id, principal, uow)

@@ -1,4 +1,4 @@
-"""What notifications' routes share: who may call, sessions, settings and the clinic check."""
+"""What notifications' routes share: who may call, the unit of work, settings and the clinic check."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinic_shared.auth import STAFF_ROLES, Principal, Role, require_roles
-from clinic_shared.projections.clinics import ClinicNotFound, clinics
+from clinic_shared.projections.clinics import ClinicNotFound
 from clinic_shared.web import error_response
+from notifications.adapters.uow import NotificationsUnitOfWork
 from notifications.settings import NotificationsSettings
 
 Staff = Annotated[Principal, require_roles(*STAFF_ROLES)]
@@ -23,9 +22,8 @@ CLINIC: dict[int | str, dict[str, Any]] = {
 }
 
 
-def sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    return factory
+def unit_of_work(request: Request) -> NotificationsUnitOfWork:
+    return NotificationsUnitOfWork(request.app.state.session_factory, producer=request.app.state.settings.service_name)
 
 
 def settings(request: Request) -> NotificationsSettings:
@@ -33,15 +31,15 @@ def settings(request: Request) -> NotificationsSettings:
     return configured
 
 
-Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(sessions)]
+UnitOfWork = Annotated[NotificationsUnitOfWork, Depends(unit_of_work)]
 Settings = Annotated[NotificationsSettings, Depends(settings)]
 
 
-async def ensure_known_clinic(session: AsyncSession, principal: Principal, clinic_id: UUID) -> Any:
+async def ensure_known_clinic(uow: NotificationsUnitOfWork, principal: Principal, clinic_id: UUID) -> Any:
     """The clinic, if the caller works there and notifications knows it (403 before 404, so a clinic's
     existence is not told to outsiders)."""
     principal.ensure_clinic(clinic_id)
-    clinic = (await session.execute(select(clinics).where(clinics.c.id == clinic_id))).first()
+    clinic = await uow.clinics.get(clinic_id)
     if clinic is None:
         raise ClinicNotFound("no such clinic", field="clinic_id")
     return clinic

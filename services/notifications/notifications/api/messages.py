@@ -10,13 +10,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinic_shared.errors import InvalidInput, NotFound
 from clinic_shared.web import ERROR_RESPONSES, error_response
-from notifications.adapters.tables import appointments, delivery_attempts, messages
-from notifications.api.common import CLINIC, ClinicId, Manager, Sessions, Staff, ensure_known_clinic
+from notifications.adapters.uow import NotificationsUnitOfWork
+from notifications.api.common import CLINIC, ClinicId, Manager, Staff, UnitOfWork, ensure_known_clinic
 
 router = APIRouter(tags=["messages"], responses=ERROR_RESPONSES)
 MAX_STATS_DAYS = 366
@@ -50,23 +48,14 @@ class MessageOut(BaseModel):
     attempts: list[AttemptOut]
 
 
-async def _with_attempts(session: AsyncSession, rows: list[Any]) -> list[MessageOut]:
-    attempts = (
-        await session.execute(
-            select(delivery_attempts)
-            .where(delivery_attempts.c.message_id.in_([row.id for row in rows]))
-            .order_by(delivery_attempts.c.id)
-        )
-    ).all()
-    by_message: dict[UUID, list[Any]] = {}
-    for attempt in attempts:
-        by_message.setdefault(attempt.message_id, []).append(attempt)
+async def _with_attempts(uow: NotificationsUnitOfWork, rows: list[Any]) -> list[MessageOut]:
+    attempts = await uow.messages.attempts_of([row.id for row in rows])
     return [
         MessageOut(
             id=row.id, kind=row.kind, clinic_id=row.clinic_id, appointment_id=row.appointment_id,
             category=row.category, channel=row.channel, status=row.status, due_at=row.due_at, sent_at=row.sent_at,
             reason=row.last_error,
-            attempts=[AttemptOut.model_validate(a, from_attributes=True) for a in by_message.get(row.id, [])],
+            attempts=[AttemptOut.model_validate(a, from_attributes=True) for a in attempts.get(row.id, [])],
         )
         for row in rows
     ]  # fmt: skip
@@ -78,44 +67,31 @@ async def _with_attempts(session: AsyncSession, rows: list[Any]) -> list[Message
     responses={404: error_response("Notifications knows no such appointment"), 403: CLINIC[403]},
 )
 async def appointment_messages(
-    appointment_id: Annotated[UUID, Path(description="the appointment's id")], principal: Staff, sessions: Sessions
+    appointment_id: Annotated[UUID, Path(description="the appointment's id")], principal: Staff, uow: UnitOfWork
 ) -> list[MessageOut]:
     """For staff of the appointment's clinic, in the order they are (or were) due; empty when nothing
     was planned for it."""
-    async with sessions() as session:
-        clinic_id = await session.scalar(
-            select(appointments.c.clinic_id).where(appointments.c.appointment_id == appointment_id)
-        )
-        rows = (
-            await session.execute(
-                select(messages)
-                .where(messages.c.appointment_id == appointment_id)
-                .order_by(messages.c.due_at, messages.c.created_at)
-            )
-        ).all()
-        clinic_id = clinic_id or (rows[0].clinic_id if rows else None)
+    async with uow:
+        clinic_id = await uow.visits.clinic_of(appointment_id)
         if clinic_id is None:
             raise AppointmentNotKnown("notifications knows no such appointment", field="appointment_id")
         principal.ensure_clinic(clinic_id)
-        return await _with_attempts(session, list(rows))
+        return await _with_attempts(uow, await uow.messages.of_appointment(appointment_id))
 
 
 @router.get("/patients/{patient_id}/messages", summary="A patient's messages at the caller's clinics")
 async def patient_messages(
     patient_id: Annotated[UUID, Path(description="the patient's id")],
     principal: Staff,
-    sessions: Sessions,
+    uow: UnitOfWork,
     limit: Annotated[int, Query(ge=1, le=500, description="newest first, at most this many")] = 100,
 ) -> list[MessageOut]:
     """Staff see the messages of the clinics they work at (an admin: all), newest first; empty when
     there are none, whether or not the patient exists (so staff of one clinic cannot probe for patients
     of another). An erased patient's record shows what was sent, never to whom."""
-    async with sessions() as session:
-        query = select(messages).where(messages.c.patient_id == patient_id)
-        if not principal.works_at_every_clinic:
-            query = query.where(messages.c.clinic_id.in_(principal.clinic_ids))
-        rows = (await session.execute(query.order_by(messages.c.created_at.desc()).limit(limit))).all()
-        return await _with_attempts(session, list(rows))
+    async with uow:
+        clinics = None if principal.works_at_every_clinic else principal.clinic_ids
+        return await _with_attempts(uow, await uow.messages.of_patient(patient_id, clinic_ids=clinics, limit=limit))
 
 
 class KindStats(BaseModel):
@@ -145,7 +121,7 @@ class DeliveryStats(BaseModel):
 async def delivery_stats(
     clinic_id: ClinicId,
     principal: Manager,
-    sessions: Sessions,
+    uow: UnitOfWork,
     since: Annotated[datetime | None, Query(description="from (default: 30 days ago), by time planned")] = None,
     until: Annotated[datetime | None, Query(description="until, exclusive (default: now)")] = None,
 ) -> DeliveryStats:
@@ -160,22 +136,9 @@ async def delivery_stats(
         raise InvalidInput("give times with their offset, e.g. 2027-03-01T00:00:00Z", field="since")
     if not start < end or end - start > timedelta(days=MAX_STATS_DAYS):
         raise InvalidInput(f"the period must run forward and last at most {MAX_STATS_DAYS} days", field="until")
-    async with sessions() as session:
-        await ensure_known_clinic(session, principal, clinic_id)
-        window = (messages.c.clinic_id == clinic_id, messages.c.created_at >= start, messages.c.created_at < end)
-        rows = (
-            await session.execute(
-                select(messages.c.kind, messages.c.channel, messages.c.status, func.count())
-                .where(*window)
-                .group_by(messages.c.kind, messages.c.channel, messages.c.status)
-                .order_by(messages.c.kind, messages.c.channel)
-            )
-        ).all()
-        median = await session.scalar(
-            select(
-                func.percentile_cont(0.5).within_group(func.extract("epoch", messages.c.sent_at - messages.c.due_at))
-            ).where(*window, messages.c.status == "sent")
-        )
+    async with uow:
+        await ensure_known_clinic(uow, principal, clinic_id)
+        rows, median = await uow.messages.counts(clinic_id=clinic_id, since=start, until=end)
     by_status: dict[str, int] = {}
     kinds: dict[tuple[str, str], dict[str, int]] = {}
     for kind, channel, status, count in rows:
@@ -186,6 +149,6 @@ async def delivery_stats(
         clinic_id=clinic_id, since=start, until=end, total=sum(by_status.values()),
         by_status=by_status,
         delivery_rate=round(by_status.get("sent", 0) / finished, 4) if finished else None,
-        median_seconds_to_send=round(float(median), 3) if median is not None else None,
+        median_seconds_to_send=round(median, 3) if median is not None else None,
         kinds=[KindStats(kind=k, channel=c, by_status=s) for (k, c), s in kinds.items()],
     )  # fmt: skip

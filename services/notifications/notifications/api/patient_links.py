@@ -22,16 +22,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinic_shared.auth import NotAuthenticated
 from clinic_shared.errors import NotFound
 from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
 from notifications import links
-from notifications.adapters.tables import preferences, recipients
-from notifications.api.common import Sessions, Settings
+from notifications.adapters.uow import NotificationsUnitOfWork
+from notifications.api.common import Settings, UnitOfWork
+from notifications.service import reach
 
 router = APIRouter(tags=["patient preferences"], responses=ERROR_RESPONSES)
 PAGES = Environment(loader=PackageLoader("notifications", "templates"), autoescape=select_autoescape(["j2"]))
@@ -76,41 +74,22 @@ async def _linked_patient(
 LinkedPatient = Annotated[UUID, Depends(_linked_patient)]
 
 
-async def _current(session: AsyncSession, patient_id: UUID) -> tuple[Any, PreferencesOut]:
-    recipient = (await session.execute(select(recipients).where(recipients.c.patient_id == patient_id))).first()
+async def _current(uow: NotificationsUnitOfWork, patient_id: UUID) -> tuple[Any, PreferencesOut]:
+    """The patient's choices as the sender applies them (service/reach.py)."""
+    recipient = await uow.recipients.find(patient_id)
     if recipient is None or recipient.erased_at is not None:
         raise PatientNotKnown("no such patient", field="token")
-    chosen = {
-        (row.channel, row.category): row.allowed
-        for row in await session.execute(select(preferences).where(preferences.c.patient_id == patient_id))
-    }
+    chosen = await uow.recipients.choices(patient_id)
 
     def on(channel: str, address: str | None) -> Choices | None:
         if not address:
             return None
         return Choices(
-            care=chosen.get((channel, "care"), recipient.care_messages_consent),
-            marketing=chosen.get((channel, "marketing"), recipient.marketing_consent),
+            care=reach.consents(recipient, chosen, channel, "care"),
+            marketing=reach.consents(recipient, chosen, channel, "marketing"),
         )
 
     return recipient, PreferencesOut(email=on("email", recipient.email), sms=on("sms", recipient.phone))
-
-
-async def _choose(session: AsyncSession, patient_id: UUID, changes: dict[tuple[str, str], bool]) -> None:
-    if not changes:
-        return
-    rows = [
-        {"patient_id": patient_id, "channel": channel, "category": category, "allowed": allowed,
-         "changed_at": datetime.now(UTC)}
-        for (channel, category), allowed in changes.items()
-    ]  # fmt: skip
-    statement = insert(preferences).values(rows)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[preferences.c.patient_id, preferences.c.channel, preferences.c.category],
-            set_={"allowed": statement.excluded.allowed, "changed_at": statement.excluded.changed_at},
-        )
-    )
 
 
 @router.get(
@@ -118,9 +97,9 @@ async def _choose(session: AsyncSession, patient_id: UUID, changes: dict[tuple[s
     summary="The patient's message choices (preferences link)",
     responses={401: error_response("No valid preferences link"), 404: error_response("The patient was erased")},
 )
-async def get_preferences(patient_id: LinkedPatient, sessions: Sessions) -> PreferencesOut:
-    async with sessions() as session:
-        return (await _current(session, patient_id))[1]
+async def get_preferences(patient_id: LinkedPatient, uow: UnitOfWork) -> PreferencesOut:
+    async with uow:
+        return (await _current(uow, patient_id))[1]
 
 
 @router.put(
@@ -128,10 +107,10 @@ async def get_preferences(patient_id: LinkedPatient, sessions: Sessions) -> Pref
     summary="Change the patient's message choices (preferences link)",
     responses={401: error_response("No valid preferences link"), 404: error_response("The patient was erased")},
 )
-async def put_preferences(body: PreferencesIn, patient_id: LinkedPatient, sessions: Sessions) -> PreferencesOut:
+async def put_preferences(body: PreferencesIn, patient_id: LinkedPatient, uow: UnitOfWork) -> PreferencesOut:
     """Only what is given changes; a channel without an address on file is ignored."""
-    async with sessions() as session, session.begin():
-        _, current = await _current(session, patient_id)
+    async with uow:
+        _, current = await _current(uow, patient_id)
         changes: dict[tuple[str, str], bool] = {}
         for channel in ("email", "sms"):
             given: ChoicesIn | None = getattr(body, channel)
@@ -141,8 +120,10 @@ async def put_preferences(body: PreferencesIn, patient_id: LinkedPatient, sessio
                 value = getattr(given, category)
                 if value is not None:
                     changes[(channel, category)] = value
-        await _choose(session, patient_id, changes)
-        return (await _current(session, patient_id))[1]
+        await uow.recipients.choose(patient_id, changes, at=datetime.now(UTC))
+        answer = (await _current(uow, patient_id))[1]
+        await uow.commit()
+    return answer
 
 
 def _page(status: int = 200, **context: Any) -> HTMLResponse:
@@ -168,31 +149,32 @@ Token = Annotated[str, Query(max_length=2000, description="the link's token")]
 
 
 @router.get("/p/preferences", include_in_schema=False)
-async def preferences_page(token: Token, sessions: Sessions, settings: Settings) -> HTMLResponse:
+async def preferences_page(token: Token, uow: UnitOfWork, settings: Settings) -> HTMLResponse:
     try:
         patient_id = links.verify_preferences(settings.manage_link_secret.get_secret_value(), token)
-        async with sessions() as session:
-            recipient, current = await _current(session, patient_id)
+        async with uow:
+            recipient, current = await _current(uow, patient_id)
     except (NotAuthenticated, PatientNotKnown):
         return _invalid_link()
     return _choices_page(recipient, current)
 
 
 @router.post("/p/preferences", include_in_schema=False)
-async def save_preferences_page(token: Token, request: Request, sessions: Sessions, settings: Settings) -> HTMLResponse:
+async def save_preferences_page(token: Token, request: Request, uow: UnitOfWork, settings: Settings) -> HTMLResponse:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     try:
         patient_id = links.verify_preferences(settings.manage_link_secret.get_secret_value(), token)
-        async with sessions() as session, session.begin():
-            _, current = await _current(session, patient_id)
+        async with uow:
+            _, current = await _current(uow, patient_id)
             changes = {
                 (channel, category): f"{channel}_{category}" in form
                 for channel in ("email", "sms")
                 if getattr(current, channel) is not None
                 for category in ("care", "marketing")
             }
-            await _choose(session, patient_id, changes)
-            recipient, current = await _current(session, patient_id)
+            await uow.recipients.choose(patient_id, changes, at=datetime.now(UTC))
+            recipient, current = await _current(uow, patient_id)
+            await uow.commit()
     except (NotAuthenticated, PatientNotKnown):
         return _invalid_link()
     return _choices_page(recipient, current, done="Saved. We will only send what you chose.")
@@ -210,17 +192,18 @@ async def unsubscribe_page(token: Token, settings: Settings) -> HTMLResponse:
 
 
 @router.post("/p/unsubscribe", include_in_schema=False)
-async def unsubscribe(token: Token, sessions: Sessions, settings: Settings) -> HTMLResponse:
+async def unsubscribe(token: Token, uow: UnitOfWork, settings: Settings) -> HTMLResponse:
     """The button on the page, and the mail client's one-click POST (RFC 8058)."""
     try:
         choice = links.verify_unsubscribe(settings.manage_link_secret.get_secret_value(), token)
     except NotAuthenticated:
         return _invalid_link()
-    async with sessions() as session, session.begin():
-        erased = await session.scalar(
-            select(recipients.c.erased_at).where(recipients.c.patient_id == choice.patient_id)
-        )
-        if erased is None:
-            await _choose(session, choice.patient_id, {(choice.channel, choice.category): False})
+    async with uow:
+        recipient = await uow.recipients.find(choice.patient_id)
+        if recipient is not None and recipient.erased_at is None:
+            await uow.recipients.choose(
+                choice.patient_id, {(choice.channel, choice.category): False}, at=datetime.now(UTC)
+            )
+            await uow.commit()
     return _page(title="You are unsubscribed", done=f"We will not send you {CATEGORY_NAMES[choice.category]} "
                  f"by {'e-mail' if choice.channel == 'email' else 'text message'} any more.")  # fmt: skip

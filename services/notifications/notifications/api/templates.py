@@ -10,14 +10,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinic_shared.errors import Conflict, NotFound
 from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
-from notifications.adapters.tables import templates
-from notifications.api.common import CLINIC, ClinicId, Manager, Sessions, ensure_known_clinic
+from notifications.adapters.uow import NotificationsUnitOfWork
+from notifications.api.common import CLINIC, ClinicId, Manager, UnitOfWork, ensure_known_clinic
 from notifications.domain.kinds import KINDS
 from notifications.service import rendering
 
@@ -103,22 +101,17 @@ async def message_kinds(principal: Manager) -> list[KindOut]:
     ]  # fmt: skip
 
 
-async def _template(session: AsyncSession, clinic_id: UUID, kind: str, channel: str, locale: str) -> TemplateOut:
-    rows = (
-        await session.execute(
-            select(templates)
-            .where(templates.c.clinic_id == clinic_id, templates.c.kind == kind, templates.c.channel == channel,
-                   templates.c.locale == locale)
-            .order_by(templates.c.version.desc())
-        )
-    ).all()  # fmt: skip
-    source = await rendering.current_source(session, clinic_id=clinic_id, kind=kind, channel=channel, locale=locale)
-    newest = rows[0] if rows else None
+async def _template(uow: NotificationsUnitOfWork, clinic_id: UUID, kind: str, channel: str, locale: str) -> TemplateOut:
+    versions = await uow.templates.versions(clinic_id=clinic_id, kind=kind, channel=channel, locale=locale)
+    source = await rendering.current_source(
+        uow.templates, clinic_id=clinic_id, kind=kind, channel=channel, locale=locale
+    )
+    newest = versions[0] if versions else None
     return TemplateOut(
         clinic_id=clinic_id, kind=kind, channel=channel, locale=locale, source=source,
         version=newest.version if newest is not None and newest.source is not None else None,
-        history=[VersionOut(version=r.version, saved_by=r.saved_by, saved_at=r.saved_at,
-                            uses_default=r.source is None) for r in rows],
+        history=[VersionOut(version=v.version, saved_by=v.saved_by, saved_at=v.saved_at,
+                            uses_default=v.source is None) for v in versions],
     )  # fmt: skip
 
 
@@ -128,32 +121,34 @@ async def _template(session: AsyncSession, clinic_id: UUID, kind: str, channel: 
     responses={**CLINIC, 404: error_response("Unknown clinic, or no such kind for this channel")},
 )
 async def get_template(
-    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, principal: Manager, sessions: Sessions, locale: Locale = "en"
+    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, principal: Manager, uow: UnitOfWork, locale: Locale = "en"
 ) -> TemplateOut:
     _kind(kind, channel)
-    async with sessions() as session:
-        await ensure_known_clinic(session, principal, clinic_id)
-        return await _template(session, clinic_id, kind, channel, locale)
+    async with uow:
+        await ensure_known_clinic(uow, principal, clinic_id)
+        return await _template(uow, clinic_id, kind, channel, locale)
 
 
 async def _save(
-    sessions: Sessions, principal: Manager, clinic_id: UUID, kind: str, channel: str, locale: str, source: str | None
-) -> TemplateOut:
-    async with sessions() as session, session.begin():
-        await ensure_known_clinic(session, principal, clinic_id)
-        same = (templates.c.clinic_id == clinic_id, templates.c.kind == kind, templates.c.channel == channel,
-                templates.c.locale == locale)  # fmt: skip
-        newest = await session.scalar(select(func.max(templates.c.version)).where(*same))
+    uow: NotificationsUnitOfWork, principal: Manager, clinic_id: UUID, kind: str, channel: str, locale: str,
+    source: str | None,
+) -> TemplateOut:  # fmt: skip
+    async with uow:
+        await ensure_known_clinic(uow, principal, clinic_id)
         try:
-            async with session.begin_nested():
-                await session.execute(
-                    insert(templates).values(clinic_id=clinic_id, kind=kind, channel=channel, locale=locale,
-                                             version=(newest or 0) + 1, source=source, saved_by=principal.subject)
-                )  # fmt: skip
+            await uow.templates.add_version(
+                clinic_id=clinic_id,
+                kind=kind,
+                channel=channel,
+                locale=locale,
+                source=source,
+                saved_by=principal.subject,
+            )
+            await uow.commit()
         except IntegrityError as error:
             raise SavedMeanwhile("someone saved this template meanwhile; reload it", field="source") from error
-    async with sessions() as session:
-        return await _template(session, clinic_id, kind, channel, locale)
+    async with uow:
+        return await _template(uow, clinic_id, kind, channel, locale)
 
 
 @router.put(
@@ -163,14 +158,14 @@ async def _save(
                409: error_response("Someone saved a version meanwhile")},
 )  # fmt: skip
 async def save_template(
-    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, body: TemplateIn, principal: Manager, sessions: Sessions,
+    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, body: TemplateIn, principal: Manager, uow: UnitOfWork,
     locale: Locale = "en",
 ) -> TemplateOut:  # fmt: skip
     """Checked before it is stored: it must parse in the sandbox, have its channel's blocks, use only the
     kind's variables (see `GET /message-kinds`) and render with sample data; an SMS must stay short."""
     _kind(kind, channel)
     await rendering.CHECKER.check(kind, channel, body.source)
-    return await _save(sessions, principal, clinic_id, kind, channel, locale, body.source)
+    return await _save(uow, principal, clinic_id, kind, channel, locale, body.source)
 
 
 @router.delete(
@@ -180,10 +175,10 @@ async def save_template(
                409: error_response("Someone saved a version meanwhile")},
 )  # fmt: skip
 async def reset_template(
-    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, principal: Manager, sessions: Sessions, locale: Locale = "en"
+    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, principal: Manager, uow: UnitOfWork, locale: Locale = "en"
 ) -> TemplateOut:
     _kind(kind, channel)
-    return await _save(sessions, principal, clinic_id, kind, channel, locale, None)
+    return await _save(uow, principal, clinic_id, kind, channel, locale, None)
 
 
 @router.post(
@@ -191,17 +186,17 @@ async def reset_template(
     summary="Render a template with sample data",
     responses={**REFUSED, 403: CLINIC[403], 404: error_response("No such kind for this channel, or unknown clinic")},
 )
-async def preview(body: PreviewIn, principal: Manager, sessions: Sessions) -> PreviewOut:
+async def preview(body: PreviewIn, principal: Manager, uow: UnitOfWork) -> PreviewOut:
     """A draft (`source`), a clinic's template in use (`clinic_id`) or the default, rendered with the
     kind's sample values; e-mail comes with its HTML part as sent."""
     _kind(body.kind, body.channel)
     source = body.source
     if source is None:
-        async with sessions() as session:
+        async with uow:
             if body.clinic_id is not None:
-                await ensure_known_clinic(session, principal, body.clinic_id)
+                await ensure_known_clinic(uow, principal, body.clinic_id)
                 source = await rendering.current_source(
-                    session, clinic_id=body.clinic_id, kind=body.kind, channel=body.channel, locale=body.locale
+                    uow.templates, clinic_id=body.clinic_id, kind=body.kind, channel=body.channel, locale=body.locale
                 )
             else:
                 source = rendering.default_source(body.kind, body.channel, body.locale) or rendering.default_source(

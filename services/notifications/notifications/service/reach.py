@@ -12,13 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.adapters import sms
-from notifications.adapters.tables import preferences
 
 # Enough to refuse what no mail server would take; the server has the last word.
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
@@ -40,11 +35,6 @@ class Unusable:
 
 
 Choices = dict[tuple[str, str], tuple[bool, datetime]]
-
-
-async def choices(session: AsyncSession, patient_id: UUID) -> Choices:
-    rows = await session.execute(select(preferences).where(preferences.c.patient_id == patient_id))
-    return {(row.channel, row.category): (row.allowed, row.changed_at) for row in rows}
 
 
 def consents(recipient: Any, chosen: Choices, channel: str, category: str) -> bool:

@@ -27,11 +27,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, Templa
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinic_shared.errors import InvalidInput
-from notifications.adapters.tables import templates
+from notifications.adapters.repositories import Templates
 from notifications.domain.kinds import KINDS
 
 DEFAULT_LOCALE = "en"
@@ -201,23 +199,15 @@ def _check_in_child(kind: str, channel: str, source: str) -> tuple[str, str | No
 CHECKER = IsolatedChecker()
 
 
-async def current_source(session: AsyncSession, *, clinic_id: UUID, kind: str, channel: str, locale: str) -> str:
+async def current_source(store: Templates, *, clinic_id: UUID, kind: str, channel: str, locale: str) -> str:
     """The clinic's newest version for this locale, else the default for it, else English. A locale
     that is not a plain language tag (it comes from another service) counts as English."""
     if not LOCALE.fullmatch(locale):
         locale = DEFAULT_LOCALE
     for candidate in dict.fromkeys((locale, DEFAULT_LOCALE)):
-        newest = (
-            await session.execute(
-                select(templates.c.source)
-                .where(templates.c.clinic_id == clinic_id, templates.c.kind == kind, templates.c.channel == channel,
-                       templates.c.locale == candidate)
-                .order_by(templates.c.version.desc())
-                .limit(1)
-            )
-        ).first()  # fmt: skip
+        newest = await store.newest(clinic_id=clinic_id, kind=kind, channel=channel, locale=candidate)
         if newest is not None and newest.source is not None:
-            return str(newest.source)
+            return newest.source
         default = default_source(kind, channel, candidate)
         if default is not None:
             return default

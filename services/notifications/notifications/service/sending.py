@@ -23,26 +23,22 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinic_shared import manage_links
 from clinic_shared.events import catalogue
 from clinic_shared.logging import get_logger
-from clinic_shared.outbox import Outbox
-from clinic_shared.projections.clinics import clinics
 from clinic_shared.runtime import SessionFactory
 from notifications import links
 from notifications.adapters import sms as sms_adapter
 from notifications.adapters import smtp
-from notifications.adapters.tables import alert_recipients, appointments, delivery_attempts, messages
-from notifications.adapters.tables import recipients as recipients_table
+from notifications.adapters.repositories import Messages, Repositories
+from notifications.adapters.uow import NotificationsUnitOfWork
 from notifications.domain import schedule
 from notifications.domain.kinds import KINDS
+from notifications.domain.messages import Attempt
 from notifications.domain.schedule import QuietHours
 from notifications.service import reach, rendering
-from notifications.service.planning import clinic_rules
 from notifications.settings import NotificationsSettings
 
 log = get_logger(__name__)
@@ -90,14 +86,6 @@ class Prepared:
     email: smtp.Outgoing | None = None
     text: Text | None = None
     to_address: str | None = None  # managers' addresses, recorded; never a patient's
-
-
-@dataclass(frozen=True)
-class Attempt:
-    provider: str
-    status: str
-    provider_message_id: str | None = None
-    error: str | None = None
 
 
 @dataclass
@@ -149,34 +137,12 @@ async def _send_batch(
     sent, so a batch slowed down by a provider is never sent by two workers."""
     token, now = uuid.uuid4(), clock()
     async with session_factory() as session, session.begin():
-        claimed = list(
-            await session.scalars(
-                select(messages.c.id)
-                .where(
-                    or_(
-                        and_(messages.c.status.in_(("queued", "failed_temporary")), messages.c.due_at <= now),
-                        and_(
-                            messages.c.status == "sending",
-                            messages.c.claimed_at <= now - timedelta(seconds=settings.stuck_sending_s),
-                        ),
-                    )
-                )
-                .order_by(messages.c.due_at)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            )
+        claimed = await Messages(session).claim_due(
+            token=token, now=now, stuck_before=now - timedelta(seconds=settings.stuck_sending_s), limit=BATCH
         )
-        if claimed:
-            await session.execute(
-                update(messages).where(messages.c.id.in_(claimed)).values(status="sending", claim=token, claimed_at=now)
-            )
     for message_id in claimed:
         await _deliver(session_factory, settings, channels, message_id, token, clock())
     return len(claimed)
-
-
-def _held(message_id: UUID, token: UUID) -> Any:
-    return and_(messages.c.id == message_id, messages.c.claim == token, messages.c.status == "sending")
 
 
 async def _deliver(
@@ -185,24 +151,16 @@ async def _deliver(
 ) -> None:  # fmt: skip
     try:
         async with session_factory() as session, session.begin():
-            still_ours = await session.scalar(
-                update(messages).where(_held(message_id, token)).values(claimed_at=now).returning(messages.c.id)
-            )
-            if still_ours is None:
+            repos = Repositories(session)
+            if not await repos.messages.reclaim(message_id, token=token, now=now):
                 log.warning("message_claim_lost", message_id=str(message_id))
                 return
-            outcome = await _prepare(session, settings, message_id, now)
+            outcome = await _prepare(repos, settings, message_id, now)
             if isinstance(outcome, Skip):
-                await session.execute(
-                    update(messages).where(messages.c.id == message_id)
-                    .values(status="cancelled", last_error=outcome.reason, claim=None)
-                )  # fmt: skip
+                await repos.messages.cancel(message_id, reason=outcome.reason)
                 return
             if isinstance(outcome, Deferred):
-                await session.execute(
-                    update(messages).where(messages.c.id == message_id)
-                    .values(status="queued", due_at=outcome.until, claim=None)
-                )  # fmt: skip
+                await repos.messages.defer(message_id, until=outcome.until)
                 return
         if isinstance(outcome, Refused):
             attempts = [Attempt(outcome.channel, "failed_permanent", error=outcome.reason)]
@@ -226,27 +184,25 @@ async def _deliver(
 
 
 async def _prepare(
-    session: AsyncSession, settings: NotificationsSettings, message_id: UUID, now: datetime
+    repos: Repositories, settings: NotificationsSettings, message_id: UUID, now: datetime
 ) -> Prepared | Skip | Deferred | Refused:
-    message = (await session.execute(select(messages).where(messages.c.id == message_id))).one()
-    clinic = (await session.execute(select(clinics).where(clinics.c.id == message.clinic_id))).first()
+    message = await repos.messages.get(message_id)
+    clinic = await repos.clinics.get(message.clinic_id)
     if clinic is None:
         return Skip("clinic unknown")
-    zone, policy = await clinic_rules(session, message.clinic_id)
+    zone, policy = await repos.clinics.rules(message.clinic_id)
     if message.audience == "manager":
-        return await _manager_alert(session, settings, message, clinic)
+        return await _manager_alert(repos, settings, message, clinic)
 
-    recipient = (
-        await session.execute(select(recipients_table).where(recipients_table.c.patient_id == message.patient_id))
-    ).first()
-    checked = await _checked(session, message, recipient, zone, policy.quiet, now)
+    recipient = await repos.recipients.find(message.patient_id)
+    checked = await _checked(repos, message, recipient, zone, policy.quiet, now)
     if not isinstance(checked, tuple) or recipient is None:
         return checked if not isinstance(checked, tuple) else Skip("the patient was erased")
     visit, channel, address = checked
 
     context = _patient_context(settings, message, recipient, clinic, visit, zone, channel)
     source = await rendering.current_source(
-        session, clinic_id=message.clinic_id, kind=message.kind, channel=channel, locale=recipient.locale
+        repos.templates, clinic_id=message.clinic_id, kind=message.kind, channel=channel, locale=recipient.locale
     )
     rendered = rendering.render(source, context, channel)
     if channel == "sms":
@@ -278,20 +234,16 @@ async def _prepare(
 
 
 async def _checked(
-    session: AsyncSession, message: Any, recipient: Any, zone: ZoneInfo, quiet: QuietHours, now: datetime
+    repos: Repositories, message: Any, recipient: Any, zone: ZoneInfo, quiet: QuietHours, now: datetime
 ) -> tuple[Any, str, str] | Skip | Deferred | Refused:
     """The visit, channel and address for a patient's message that may go now; or why it may not."""
     if recipient is None or recipient.erased_at is not None:
         return Skip("the patient was erased")
-    visit = None
-    if message.appointment_id is not None:
-        visit = (
-            await session.execute(select(appointments).where(appointments.c.appointment_id == message.appointment_id))
-        ).first()
-    unwarranted = await _unwarranted(session, message, visit, zone, now)
+    visit = await repos.visits.find(message.appointment_id) if message.appointment_id is not None else None
+    unwarranted = await _unwarranted(repos, message, visit, zone, now)
     if unwarranted:
         return Skip(unwarranted)
-    way = reach.route(recipient, await reach.choices(session, recipient.patient_id), message.category,
+    way = reach.route(recipient, await repos.recipients.choices(recipient.patient_id), message.category,
                       KINDS[message.kind].channels)  # fmt: skip
     if way is None:
         return Skip(f"no channel the patient accepts {message.category} messages on")
@@ -310,7 +262,7 @@ NEEDS_STATUS = {
 }  # fmt: skip
 
 
-async def _unwarranted(session: AsyncSession, message: Any, visit: Any, zone: ZoneInfo, now: datetime) -> str | None:
+async def _unwarranted(repos: Repositories, message: Any, visit: Any, zone: ZoneInfo, now: datetime) -> str | None:
     """Why this message is no longer worth sending, if it is not."""
     if message.appointment_id is not None:
         if visit is None:
@@ -328,25 +280,21 @@ async def _unwarranted(session: AsyncSession, message: Any, visit: Any, zone: Zo
         ):
             reason = "the visit moved"
         case "next_session":
-            reason = await _next_session_unwarranted(session, message, visit, zone, now)
+            reason = await _next_session_unwarranted(repos, message, visit, zone, now)
         case "waitlist_offer" if datetime.fromisoformat(facts["expires_at"]) <= now:
             reason = "the offer expired"
     return reason
 
 
 async def _next_session_unwarranted(
-    session: AsyncSession, message: Any, visit: Any, zone: ZoneInfo, now: datetime
+    repos: Repositories, message: Any, visit: Any, zone: ZoneInfo, now: datetime
 ) -> str | None:
     if date.fromisoformat(message.facts["last_day"]) < now.astimezone(zone).date():
         return "the course window has passed"
-    booked = await session.scalar(
-        select(appointments.c.appointment_id)
-        .where(appointments.c.patient_id == message.patient_id, appointments.c.clinic_id == message.clinic_id,
-               appointments.c.starts_at > visit.starts_at,
-               appointments.c.status.in_(("requested", "confirmed", "checked_in", "completed")))
-        .limit(1)
-    )  # fmt: skip
-    return "the next session is booked" if booked is not None else None
+    if await repos.visits.booked_after(patient_id=message.patient_id, clinic_id=message.clinic_id,
+                                       after=visit.starts_at):  # fmt: skip
+        return "the next session is booked"
+    return None
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -492,10 +440,8 @@ def _number(value: str) -> str:
     return f"{number.normalize():f}"
 
 
-async def _manager_alert(session: AsyncSession, settings: NotificationsSettings, message: Any, clinic: Any) -> Prepared:
-    addresses = sorted(
-        await session.scalars(select(alert_recipients.c.email).where(alert_recipients.c.clinic_id == message.clinic_id))
-    ) or [settings.operations_email]
+async def _manager_alert(repos: Repositories, settings: NotificationsSettings, message: Any, clinic: Any) -> Prepared:
+    addresses = await repos.clinics.alert_recipients(message.clinic_id) or [settings.operations_email]
     facts = dict(message.facts)
     for name in ("available", "reorder_point", "on_hand", "required"):
         if name in facts:
@@ -513,8 +459,9 @@ async def _manager_alert(session: AsyncSession, settings: NotificationsSettings,
     }
     context = {name: context[name] for name in KINDS[message.kind].variables if name in context}
     source = await rendering.current_source(
-        session, clinic_id=message.clinic_id, kind=message.kind, channel="email", locale=rendering.DEFAULT_LOCALE
-    )
+        repos.templates, clinic_id=message.clinic_id, kind=message.kind, channel="email",
+        locale=rendering.DEFAULT_LOCALE,
+    )  # fmt: skip
     rendered = rendering.render(source, context, "email")
     footer = [f"Sent to the alert recipients of {clinic.name}."]
     subject = rendered.subject or ""
@@ -545,28 +492,17 @@ async def _record(
     message's state is the other worker's to set."""
     final = attempts[-1]
     status, error = final.status, final.error
-    async with session_factory() as session, session.begin():
-        row = (
-            await session.execute(
-                update(messages)
-                .where(_held(message_id, token))
-                .values(attempts=messages.c.attempts + 1, claim=None)
-                .returning(messages.c.attempts, messages.c.channel, messages.c.kind, messages.c.clinic_id,
-                           messages.c.appointment_id)
-            )
-        ).first()  # fmt: skip
+    async with NotificationsUnitOfWork(session_factory, producer=settings.service_name) as uow:
+        row = await uow.messages.count_attempt(message_id, token=token)
         if row is None:
             log.warning("message_claim_lost", message_id=str(message_id), status=status)
-            await session.execute(
-                insert(delivery_attempts),
-                [{"message_id": message_id, "attempted_at": now, "channel": channel or "email",
-                  "provider": a.provider, "provider_message_id": a.provider_message_id, "status": a.status,
-                  "error": a.error} for a in attempts],
-            )  # fmt: skip
+            await uow.messages.log_attempts(message_id, channel=channel or "email", at=now, attempts=attempts)
+            await uow.commit()
             return
         channel = channel or row.channel
         if status == "failed_temporary" and row.attempts >= settings.max_attempts:
             status, error = "failed_permanent", f"{error}; gave up after {row.attempts} attempts"
+            attempts = [*attempts[:-1], Attempt(final.provider, status, final.provider_message_id, error)]
         values: dict[str, Any] = {
             "status": status, "last_error": error, "channel": channel, "provider": final.provider,
             "provider_message_id": final.provider_message_id,
@@ -577,30 +513,21 @@ async def _record(
             values["sent_at"] = now
         if status == "failed_temporary":
             values["due_at"] = now + schedule.retry_delay(row.attempts, settings.retry_base_s)
-        await session.execute(update(messages).where(messages.c.id == message_id).values(**values))
-        await session.execute(
-            insert(delivery_attempts),
-            [
-                {"message_id": message_id, "attempted_at": now, "channel": channel, "provider": a.provider,
-                 "provider_message_id": a.provider_message_id,
-                 "status": status if a is final else a.status, "error": error if a is final else a.error}
-                for a in attempts
-            ],
-        )  # fmt: skip
-        outbox = Outbox(producer="notifications")
+        await uow.messages.settle(message_id, **values)
+        await uow.messages.log_attempts(message_id, channel=channel, at=now, attempts=attempts)
         common = {"message_id": message_id, "kind": row.kind, "channel": channel, "clinic_id": row.clinic_id,
                   "appointment_id": row.appointment_id}  # fmt: skip
         correlation = str(row.appointment_id or message_id)
         if status == "sent":
-            outbox.add(catalogue.MessageDelivered(**common, provider=final.provider, delivered_at=now),
-                       correlation_id=correlation)  # fmt: skip
+            uow.outbox.add(catalogue.MessageDelivered(**common, provider=final.provider, delivered_at=now),
+                           correlation_id=correlation)  # fmt: skip
         else:
-            outbox.add(
+            uow.outbox.add(
                 catalogue.MessageFailed(**common, permanent=status == "failed_permanent",
                                         error_code=_error_code(error), failed_at=now),
                 correlation_id=correlation,
             )  # fmt: skip
-        await outbox.flush(session)
+        await uow.commit()
     log.info("message_attempt", message_id=str(message_id), status=status, channel=channel)
 
 

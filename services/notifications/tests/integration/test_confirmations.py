@@ -18,7 +18,7 @@ from clinic_shared import manage_links
 from clinic_shared.auth import Role
 from clinic_shared.events import catalogue
 from clinic_shared.testing.plugin import TestEnvironment
-from notifications.service.projections import NotKnownYet
+from notifications.adapters.repositories import NotKnownYet
 from notifications.settings import NotificationsSettings
 
 pytestmark = pytest.mark.integration
