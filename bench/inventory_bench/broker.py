@@ -88,9 +88,9 @@ async def delete_topology(amqp_url: str) -> None:
         queues.add(listener_queue(settings.topology_prefix))
         topology = topology_of(settings)
         exchanges.update({topology.events_exchange, topology.dead_letter_exchange})
-        for consumer in definition.consumers:
-            names = topology.queue_names(service=settings.service_name, consumer=consumer.name)
-            queues.update({names.main, names.error, *names.retries})
+        queues |= topology.declared_queues(
+            service=settings.service_name, consumers=[consumer.name for consumer in definition.consumers]
+        )
     connection = await aio_pika.connect(amqp_url)
     try:
         for queue in sorted(queues):

@@ -198,6 +198,7 @@ def test_broker_users_are_limited_to_their_own_queues() -> None:
         shape = Topology(prefix="", exchange="clinic.events", retry_delays_ms=(1000,), delivery_limit=5)
         for name in AUDITED.get(svc, {}):
             audit = shape.audit_queue(service=svc, name=name)
+            assert audit in shape.declared_queues(service=svc, consumers=[]), "test runs delete what they declare"
             for kind in ("configure", "write", "read"):
                 assert re.fullmatch(permissions[svc][kind], audit), f"{svc} cannot {kind} its audit queue {audit}"
 

@@ -19,6 +19,7 @@ prefix, which its least-privilege broker user may configure:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,15 @@ class Topology:
 
     def audit_queue(self, *, service: str, name: str) -> str:
         return f"{self.prefix}{service}.audit.{name}"
+
+    def declared_queues(self, *, service: str, consumers: Iterable[str]) -> set[str]:
+        """Every queue a service declares: its consumers' main, retry and error queues, and its audit
+        queues (what a test run or a benchmark deletes after itself)."""
+        queues = {self.audit_queue(service=service, name=name) for name in AUDITED.get(service, {})}
+        for consumer in consumers:
+            names = self.queue_names(service=service, consumer=consumer)
+            queues.update({names.main, names.error, *names.retries})
+        return queues
 
     async def declare_exchange(self, channel: AbstractChannel, *, service: str | None = None) -> AbstractExchange:
         """The events exchange, and the audit queues of what `service` publishes."""

@@ -176,9 +176,9 @@ async def _delete_topology(env: TestEnvironment) -> None:
         settings = env.settings(definition)
         topology = topology_of(settings)
         exchanges.update({topology.events_exchange, topology.dead_letter_exchange})
-        for consumer in definition.consumers:
-            names = topology.queue_names(service=settings.service_name, consumer=consumer.name)
-            queues.update({names.main, names.error, *names.retries})
+        queues |= topology.declared_queues(
+            service=settings.service_name, consumers=[consumer.name for consumer in definition.consumers]
+        )
     connection = await aio_pika.connect(env.amqp_url)
     try:
         for queue in queues:
