@@ -50,23 +50,29 @@ class Clinics:
     async def get(self, clinic_id: UUID) -> Any:
         return (await self._session.execute(select(clinics).where(clinics.c.id == clinic_id))).first()
 
-    async def rules(self, clinic_id: UUID) -> tuple[ZoneInfo, ClinicPolicy]:
-        """The clinic's time zone and timing rules (the defaults unless it set its own)."""
+    async def profile(self, clinic_id: UUID) -> tuple[Any, ZoneInfo, ClinicPolicy]:
+        """The clinic, its time zone and its timing rules (the defaults unless it set its own), in one
+        statement; NotKnownYet if notifications has not heard of it."""
         row = (
             await self._session.execute(
-                select(clinics.c.timezone, clinic_policies)
-                .select_from(clinics)
+                select(clinics, clinic_policies.c.reminder_lead_hours, clinic_policies.c.quiet_start,
+                       clinic_policies.c.quiet_end)
                 .outerjoin(clinic_policies, clinic_policies.c.clinic_id == clinics.c.id)
                 .where(clinics.c.id == clinic_id)
             )
-        ).first()
+        ).first()  # fmt: skip
         if row is None:
             raise NotKnownYet(f"clinic {clinic_id} is not known yet")
-        if row.reminder_lead_hours is None:
-            return ZoneInfo(row.timezone), schedule.DEFAULT_POLICY
-        return ZoneInfo(row.timezone), ClinicPolicy(
-            reminder_lead=timedelta(hours=row.reminder_lead_hours), quiet=QuietHours(row.quiet_start, row.quiet_end)
-        )
+        policy = schedule.DEFAULT_POLICY
+        if row.reminder_lead_hours is not None:
+            policy = ClinicPolicy(
+                reminder_lead=timedelta(hours=row.reminder_lead_hours), quiet=QuietHours(row.quiet_start, row.quiet_end)
+            )
+        return row, ZoneInfo(row.timezone), policy
+
+    async def rules(self, clinic_id: UUID) -> tuple[ZoneInfo, ClinicPolicy]:
+        _, zone, policy = await self.profile(clinic_id)
+        return zone, policy
 
     async def policy_row(self, clinic_id: UUID) -> Any:
         return (

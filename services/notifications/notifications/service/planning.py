@@ -9,7 +9,9 @@ Events may arrive late, twice, or out of order (a consumer handles several deliv
 retries overtake), so a visit's status only moves forward (a late `confirmed` never revives a cancelled
 visit) and its times come only from an event newer than the one that set them. A visit whose end
 arrives before its request is kept without times, so the request, when it comes, cannot bring it back.
-Plans are a function of what happened and when (the event's `occurred_at`), not of when it was read."""
+Plans are a function of what happened and when (the event's `occurred_at`), not of when it was read.
+A patient's messages are planned even before their contact details arrive (the two come on different
+events, handled concurrently); the sender waits for the details."""
 
 from __future__ import annotations
 
@@ -86,7 +88,6 @@ async def confirmed(event: catalogue.AppointmentConfirmed, ctx: HandlerContext) 
     """The confirmation at once, and the reminder the clinic's lead time before the visit (unless that
     is almost now). Times are the visit's as it stands: a move handled first is not undone."""
     repos = Repositories(ctx.session)
-    recipient = await repos.recipients.get(event.patient_id)
     zone, policy = await repos.clinics.rules(event.clinic_id)
     visit = await _project(
         repos, event, "confirmed", ctx, starts_at=event.starts_at, ends_at=event.ends_at, areas=list(event.areas)
@@ -94,7 +95,7 @@ async def confirmed(event: catalogue.AppointmentConfirmed, ctx: HandlerContext) 
     if visit.status != "confirmed":
         log.info("confirmation_not_queued", appointment_id=str(event.appointment_id), status=visit.status)
         return
-    await repos.messages.queue(_patient_message(event, "confirmation", _when(ctx)), channel=recipient.preferred_channel)
+    await repos.messages.queue(_patient_message(event, "confirmation", _when(ctx)))
     await _plan_reminder(repos, ctx, event, visit, zone, policy)
 
 
@@ -102,7 +103,6 @@ async def rescheduled(event: catalogue.AppointmentRescheduled, ctx: HandlerConte
     """The new time is announced (once per move) and the pending reminder moves with the visit. A move
     older than the visit's times (handled late) changes nothing."""
     repos = Repositories(ctx.session)
-    await repos.recipients.get(event.patient_id)
     zone, policy = await repos.clinics.rules(event.clinic_id)
     at = _when(ctx)
     visit = await repos.visits.move(
@@ -188,7 +188,6 @@ async def completed(event: catalogue.AppointmentCompleted, ctx: HandlerContext) 
     """The aftercare sequence, in the clinic's time, and the next session's suggestion when the course
     has one to book (sent only with marketing consent)."""
     repos = Repositories(ctx.session)
-    await repos.recipients.get(event.patient_id)
     zone, policy = await repos.clinics.rules(event.clinic_id)
     await _known(repos, event.appointment_id)
     await _project(repos, event, "completed", ctx)
@@ -215,7 +214,6 @@ def _offer_key(patient_id: UUID, offer_id: UUID) -> str:
 
 async def offer_made(event: catalogue.WaitlistOfferMade, ctx: HandlerContext) -> None:
     repos = Repositories(ctx.session)
-    await repos.recipients.get(event.patient_id)
     await repos.clinics.rules(event.clinic_id)
     await repos.messages.queue(
         Planned(

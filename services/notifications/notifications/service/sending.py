@@ -46,6 +46,9 @@ BATCH = 20
 # Failures of the moment (the database or the network): the message waits and is tried again.
 PASSING = (OperationalError, InterfaceError, OSError, TimeoutError)
 Clock = Callable[[], datetime]
+# A message whose patient notifications does not know yet is looked at again this often, this long.
+RECIPIENT_RETRY = timedelta(seconds=5)
+RECIPIENT_WAIT = timedelta(hours=1)
 AREA_NAMES = {"face": "face", "neck": "neck", "decolletage": "décolletage", "hands": "hands"}
 
 
@@ -187,10 +190,7 @@ async def _prepare(
     repos: Repositories, settings: NotificationsSettings, message_id: UUID, now: datetime
 ) -> Prepared | Skip | Deferred | Refused:
     message = await repos.messages.get(message_id)
-    clinic = await repos.clinics.get(message.clinic_id)
-    if clinic is None:
-        return Skip("clinic unknown")
-    zone, policy = await repos.clinics.rules(message.clinic_id)
+    clinic, zone, policy = await repos.clinics.profile(message.clinic_id)
     if message.audience == "manager":
         return await _manager_alert(repos, settings, message, clinic)
 
@@ -233,12 +233,26 @@ async def _prepare(
     )  # fmt: skip
 
 
+def _absent(message: Any, recipient: Any, now: datetime) -> Skip | Deferred | None:
+    """Why there is nobody to write to yet, or any more."""
+    if recipient is None:
+        # The contact details are on their way (another event, handled concurrently): wait a little,
+        # but not for ever.
+        if datetime.now(UTC) - message.created_at > RECIPIENT_WAIT:
+            return Skip("the patient's contact details never arrived")
+        return Deferred(now + RECIPIENT_RETRY)
+    if recipient.erased_at is not None:
+        return Skip("the patient was erased")
+    return None
+
+
 async def _checked(
     repos: Repositories, message: Any, recipient: Any, zone: ZoneInfo, quiet: QuietHours, now: datetime
 ) -> tuple[Any, str, str] | Skip | Deferred | Refused:
     """The visit, channel and address for a patient's message that may go now; or why it may not."""
-    if recipient is None or recipient.erased_at is not None:
-        return Skip("the patient was erased")
+    absent = _absent(message, recipient, now)
+    if absent is not None:
+        return absent
     visit = await repos.visits.find(message.appointment_id) if message.appointment_id is not None else None
     unwarranted = await _unwarranted(repos, message, visit, zone, now)
     if unwarranted:

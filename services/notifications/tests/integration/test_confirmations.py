@@ -280,27 +280,42 @@ async def test_a_message_that_cannot_be_built_fails_once_and_does_not_block_the_
     assert (await _message(engine, broken.appointment_id)).attempts == 1, "not retried"
 
 
-async def test_an_event_about_a_patient_or_clinic_not_known_yet_waits_for_a_retry_and_changes_nothing(
+async def test_an_event_about_a_clinic_not_known_yet_waits_for_a_retry_and_changes_nothing(
     new_visit: NewVisit, deliver: Deliver, engine: AsyncEngine
 ) -> None:
     visit = await new_visit()
-    stranger = catalogue.AppointmentConfirmed(
-        appointment_id=uuid.uuid4(), clinic_id=visit.clinic_id, patient_id=uuid.uuid4(),
-        starts_at=visit.starts_at, ends_at=visit.starts_at + timedelta(hours=1), areas=["face"],
-        practitioner_id=uuid.uuid4(),
-    )  # fmt: skip
     elsewhere = catalogue.AppointmentConfirmed(
         appointment_id=uuid.uuid4(), clinic_id=uuid.uuid4(), patient_id=visit.patient_id,
         starts_at=visit.starts_at, ends_at=visit.starts_at + timedelta(hours=1), areas=["face"],
         practitioner_id=uuid.uuid4(),
     )  # fmt: skip
 
-    for event, unknown in ((stranger, "patient"), (elsewhere, "clinic")):
-        with pytest.raises(NotKnownYet, match=unknown):  # the consumer retries it, then parks it with the reason
-            await deliver(event)
+    with pytest.raises(NotKnownYet, match="clinic"):  # the consumer retries it, then parks it with the reason
+        await deliver(elsewhere)
     async with engine.connect() as connection:
         written = await connection.scalar(
-            text("SELECT count(*) FROM messages WHERE appointment_id IN (:a, :b)"),
-            {"a": stranger.appointment_id, "b": elsewhere.appointment_id},
+            text("SELECT count(*) FROM messages WHERE appointment_id = :a"), {"a": elsewhere.appointment_id}
         )
     assert written == 0, "nothing half-written"
+
+
+async def test_a_confirmation_that_overtakes_the_patients_details_waits_for_them_at_the_sender(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, engine: AsyncEngine
+) -> None:
+    clinic = await new_visit()
+    stranger = await new_visit(clinic_id=clinic.clinic_id, patient_id=uuid.uuid4())  # details not delivered yet
+    await deliver(stranger.confirmed())
+    await send()
+    waiting = await _message(engine, stranger.appointment_id)
+    assert (waiting.status, waiting.attempts) == ("queued", 0), "deferred, not failed and not dropped"
+
+    await deliver(
+        catalogue.PatientContactChanged(
+            patient_id=stranger.patient_id, revision=1, display_name="Late Details", email="late@example.org",
+            preferred_channel="email", care_messages_consent=True, marketing_consent=False,
+        )
+    )  # fmt: skip
+    async with engine.begin() as connection:  # its next look comes round
+        await connection.execute(text("UPDATE messages SET due_at = now() WHERE id = :id"), {"id": waiting.id})
+    await send()
+    assert len(inbox.to("late@example.org")) == 1
