@@ -49,8 +49,9 @@ def upgrade() -> None:
     op.add_column("appointments", sa.Column("times_at", sa.DateTime(timezone=True)))
     op.alter_column("appointments", "starts_at", nullable=True)
     op.alter_column("appointments", "ends_at", nullable=True)
-    # When booking last changed the patient's consent: a choice made through a link counts only if newer.
-    op.add_column("recipients", sa.Column("consent_changed_at", sa.DateTime(timezone=True)))
+    # When booking last changed each consent: a choice made through a link counts only if newer.
+    op.add_column("recipients", sa.Column("care_consent_changed_at", sa.DateTime(timezone=True)))
+    op.add_column("recipients", sa.Column("marketing_consent_changed_at", sa.DateTime(timezone=True)))
     op.create_check_constraint(
         "status_known",
         "appointments",
@@ -109,7 +110,8 @@ def downgrade() -> None:
     op.drop_table("preferences")
     op.drop_table("templates")
     op.drop_constraint(op.f("ck_appointments_status_known"), "appointments", type_="check")
-    op.drop_column("recipients", "consent_changed_at")
+    op.drop_column("recipients", "marketing_consent_changed_at")
+    op.drop_column("recipients", "care_consent_changed_at")
     op.execute("DELETE FROM appointments WHERE starts_at IS NULL OR ends_at IS NULL")
     op.alter_column("appointments", "starts_at", nullable=False)
     op.alter_column("appointments", "ends_at", nullable=False)

@@ -96,6 +96,8 @@ class Clinics:
         )
 
     async def replace_alert_recipients(self, clinic_id: UUID, emails: list[str]) -> None:
+        """Replace the list; concurrent replacements of one clinic's list take turns (the last wins)."""
+        await self._session.execute(select(clinics.c.id).where(clinics.c.id == clinic_id).with_for_update())
         await self._session.execute(delete(alert_recipients).where(alert_recipients.c.clinic_id == clinic_id))
         if emails:
             await self._session.execute(
@@ -117,23 +119,25 @@ class Recipients:
         return row
 
     async def keep_contact(self, values: dict[str, Any], *, at: datetime) -> None:
-        """Keep the newest revision; an erased patient stays erased. When booking's consent changes, the
-        time is kept: a patient's older choice through a link gives way to it."""
-        statement = insert(recipients).values(**values, consent_changed_at=at)
-        excluded = statement.excluded
-        consent_changed = (recipients.c.care_messages_consent != excluded.care_messages_consent) | (
-            recipients.c.marketing_consent != excluded.marketing_consent
-        )
+        """Keep the newest revision; an erased patient stays erased. When booking changes a consent, the
+        time is kept, per category: a patient's older choice through a link gives way to it."""
+        statement = insert(recipients).values(**values, care_consent_changed_at=at, marketing_consent_changed_at=at)
+        excluded, current = statement.excluded, recipients.c
+
+        def changed_at(category: str) -> Any:
+            flag = "care_messages_consent" if category == "care" else "marketing_consent"
+            column = f"{category}_consent_changed_at"
+            return case((current[flag] != excluded[flag], excluded[column]), else_=current[column])
+
         await self._session.execute(
             statement.on_conflict_do_update(
-                index_elements=[recipients.c.patient_id],
+                index_elements=[current.patient_id],
                 set_={
                     **{k: excluded[k] for k in values if k != "patient_id"},
-                    "consent_changed_at": case(
-                        (consent_changed, excluded.consent_changed_at), else_=recipients.c.consent_changed_at
-                    ),
+                    "care_consent_changed_at": changed_at("care"),
+                    "marketing_consent_changed_at": changed_at("marketing"),
                 },
-                where=(recipients.c.revision < excluded.revision) & recipients.c.erased_at.is_(None),
+                where=(current.revision < excluded.revision) & current.erased_at.is_(None),
             )
         )
 
@@ -270,9 +274,11 @@ class Messages:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def queue(self, planned: Planned, *, channel: str = "email") -> bool:
-        """Queue the message once; False when its dedupe key was already taken."""
+    async def queue(self, planned: Planned) -> bool:
+        """Queue the message once; False when its dedupe key was already taken. Its channel is the
+        patient's preferred one if known (the sender decides when it is due)."""
         kind = KINDS[planned.kind]
+        channel = _preferred_channel(planned.patient_id)
         inserted = await self._session.scalar(
             insert(messages)
             .values(
@@ -294,7 +300,7 @@ class Messages:
             id=uuid.uuid4(), dedupe_key=planned.dedupe_key, patient_id=planned.patient_id,
             appointment_id=planned.appointment_id, clinic_id=planned.clinic_id, kind=kind.name,
             audience=kind.audience, category=kind.category, urgent=kind.urgent, facts=planned.facts,
-            channel="email", status="queued", due_at=planned.due_at,
+            channel=_preferred_channel(planned.patient_id), status="queued", due_at=planned.due_at,
         )  # fmt: skip
         await self._session.execute(
             statement.on_conflict_do_update(
@@ -454,6 +460,13 @@ class Messages:
     async def delete(self, message_ids: list[UUID]) -> None:
         await self._session.execute(delete(delivery_attempts).where(delivery_attempts.c.message_id.in_(message_ids)))
         await self._session.execute(delete(messages).where(messages.c.id.in_(message_ids)))
+
+
+def _preferred_channel(patient_id: UUID | None) -> Any:
+    if patient_id is None:
+        return "email"
+    preferred = select(recipients.c.preferred_channel).where(recipients.c.patient_id == patient_id).scalar_subquery()
+    return func.coalesce(preferred, "email")
 
 
 def _held(message_id: UUID, token: UUID) -> ColumnElement[bool]:

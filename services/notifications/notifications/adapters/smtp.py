@@ -3,6 +3,7 @@ from the settings). Blocking, so the sender runs it in a thread."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -47,7 +48,8 @@ def send(settings: NotificationsSettings, outgoing: Outgoing) -> str:
             outgoing.ics.encode(), maintype="text", subtype="calendar", filename="visit.ics",
             params={"method": outgoing.ics_method},
         )  # fmt: skip
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s) as smtp:
+    smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s)
+    try:
         if settings.smtp_starttls:
             smtp.starttls()
         if settings.smtp_username and settings.smtp_password:
@@ -66,7 +68,17 @@ def send(settings: NotificationsSettings, outgoing: Outgoing) -> str:
             if 500 <= refused.smtp_code < 600:
                 raise PermanentFailure(f"message refused ({refused.smtp_code})") from refused
             raise
+    finally:
+        _hang_up(smtp)
     return message_id
+
+
+def _hang_up(smtp: smtplib.SMTP) -> None:
+    """Once the server has taken the message it is sent: a QUIT it answers badly, or a connection that
+    drops on the way out, must not turn it into a failure (and a second copy)."""
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+    smtp.close()
 
 
 def describe(error: BaseException) -> str:

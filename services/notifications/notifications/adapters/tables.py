@@ -35,7 +35,8 @@ recipients = Table(
     Column("care_messages_consent", Boolean, nullable=False),
     Column("marketing_consent", Boolean, nullable=False),
     Column("erased_at", DateTime(timezone=True)),
-    Column("consent_changed_at", DateTime(timezone=True)),
+    Column("care_consent_changed_at", DateTime(timezone=True)),
+    Column("marketing_consent_changed_at", DateTime(timezone=True)),
 )
 
 appointments = Table(

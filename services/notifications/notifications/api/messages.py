@@ -127,13 +127,13 @@ async def delivery_stats(
 ) -> DeliveryStats:
     """For managers of the clinic and admins: counts by kind, channel and status of the messages planned
     in the period (managers' alerts included)."""
-    end = until or datetime.now(UTC)
-    try:
-        start = since or end - timedelta(days=30)
-    except OverflowError as error:
-        raise InvalidInput("the period must lie between the years 1 and 9999", field="until") from error
-    if start.tzinfo is None or end.tzinfo is None:
+    if (since is not None and since.tzinfo is None) or (until is not None and until.tzinfo is None):
         raise InvalidInput("give times with their offset, e.g. 2027-03-01T00:00:00Z", field="since")
+    try:
+        end = (until or datetime.now(UTC)).astimezone(UTC)
+        start = (since or end - timedelta(days=30)).astimezone(UTC)
+    except OverflowError as error:
+        raise InvalidInput("the period must lie between the years 1 and 9999 (UTC)", field="until") from error
     if not start < end or end - start > timedelta(days=MAX_STATS_DAYS):
         raise InvalidInput(f"the period must run forward and last at most {MAX_STATS_DAYS} days", field="until")
     async with uow:

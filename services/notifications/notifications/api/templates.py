@@ -103,9 +103,9 @@ async def message_kinds(principal: Manager) -> list[KindOut]:
 
 async def _template(uow: NotificationsUnitOfWork, clinic_id: UUID, kind: str, channel: str, locale: str) -> TemplateOut:
     versions = await uow.templates.versions(clinic_id=clinic_id, kind=kind, channel=channel, locale=locale)
-    source = await rendering.current_source(
-        uow.templates, clinic_id=clinic_id, kind=kind, channel=channel, locale=locale
-    )
+    source = (
+        await rendering.current_source(uow.templates, clinic_id=clinic_id, kind=kind, channel=channel, locale=locale)
+    ).text
     newest = versions[0] if versions else None
     return TemplateOut(
         clinic_id=clinic_id, kind=kind, channel=channel, locale=locale, source=source,
@@ -164,7 +164,7 @@ async def save_template(
     """Checked before it is stored: it must parse in the sandbox, have its channel's blocks, use only the
     kind's variables (see `GET /message-kinds`) and render with sample data; an SMS must stay short."""
     _kind(kind, channel)
-    await rendering.CHECKER.check(kind, channel, body.source)
+    await rendering.ISOLATED.check(kind, channel, body.source)
     return await _save(uow, principal, clinic_id, kind, channel, locale, body.source)
 
 
@@ -195,15 +195,16 @@ async def preview(body: PreviewIn, principal: Manager, uow: UnitOfWork) -> Previ
         async with uow:
             if body.clinic_id is not None:
                 await ensure_known_clinic(uow, principal, body.clinic_id)
-                source = await rendering.current_source(
+                in_use = await rendering.current_source(
                     uow.templates, clinic_id=body.clinic_id, kind=body.kind, channel=body.channel, locale=body.locale
                 )
+                source = in_use.text
             else:
                 source = rendering.default_source(body.kind, body.channel, body.locale) or rendering.default_source(
                     body.kind, body.channel, rendering.DEFAULT_LOCALE
                 )
     assert source is not None
-    rendered = await rendering.CHECKER.check(body.kind, body.channel, source)
+    rendered = await rendering.ISOLATED.check(body.kind, body.channel, source)
     html = None
     if body.channel == "email":
         sample = KINDS[body.kind].sample

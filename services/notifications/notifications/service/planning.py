@@ -135,6 +135,7 @@ async def cancelled(event: catalogue.AppointmentCancelled, ctx: HandlerContext) 
     before its request or confirmation arrived is kept as cancelled, and the confirmation's place is
     taken, so nothing is sent when they come."""
     repos = Repositories(ctx.session)
+    await repos.clinics.rules(event.clinic_id)  # a clinic not known yet: the event waits for it
     visit = await _project(repos, event, "cancelled", ctx)
     await repos.messages.cancel_waiting(
         reason="appointment cancelled", keep=("cancelled",), appointment_id=event.appointment_id
@@ -249,7 +250,9 @@ async def supply_alert(event: catalogue.StockLow | catalogue.LotExpiring | catal
     """One alert for the clinic's managers per event (inventory sends each once: per dip, per lot, per
     day)."""
     kind, fields = SUPPLY_ALERTS[type(event)]
-    await Repositories(ctx.session).messages.queue(
+    repos = Repositories(ctx.session)
+    await repos.clinics.rules(event.clinic_id)  # a clinic not known yet: the event waits for it
+    await repos.messages.queue(
         Planned(
             kind=kind, clinic_id=event.clinic_id, due_at=_when(ctx), dedupe_key=f"alert:{ctx.envelope.message_id}",
             facts={name: str(getattr(event, name)) for name in fields},

@@ -43,7 +43,7 @@ def consents(recipient: Any, chosen: Choices, channel: str, category: str) -> bo
     if choice is None:
         return default
     allowed, changed_at = choice
-    booking_changed = recipient.consent_changed_at
+    booking_changed = getattr(recipient, f"{category}_consent_changed_at")
     return allowed if booking_changed is None or changed_at > booking_changed else default
 
 

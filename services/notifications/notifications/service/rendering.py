@@ -148,36 +148,52 @@ def check(kind: str, channel: str, source: str) -> Rendered:
     return rendered
 
 
-class IsolatedChecker:
-    """`check` in a separate process, stopped after CHECK_TIMEOUT_S: a clinic's template that loops for
-    ever is refused instead of holding an API process. One process per API process, started on first
-    use and replaced after a timeout."""
+class TemplateTooSlow(RuntimeError):
+    """A clinic's template ran past its time at send time: the message fails for good, with this reason."""
+
+
+class Isolated:
+    """Clinic templates, checked and rendered in a separate process that is stopped after
+    CHECK_TIMEOUT_S: a template that loops for ever (or only does with some patient's data) is refused
+    at save, or fails its message at send, instead of holding an API or worker process. One process
+    each, started on first use and replaced after a timeout. The chain's own templates, which are
+    trusted, render in-process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pool: Any = None
 
     async def check(self, kind: str, channel: str, source: str) -> Rendered:
-        return await asyncio.to_thread(self._check, kind, channel, source)
+        verdict, first, second = await asyncio.to_thread(self._run, _check_in_child, (kind, channel, source))
+        if verdict == "timeout":
+            raise TemplateRefused(
+                f"the template takes more than {CHECK_TIMEOUT_S:g} s to render with sample data", field="source"
+            )
+        if verdict == "refused":
+            raise TemplateRefused(first or "refused", field=second)
+        return Rendered(subject=first, body=second or "")
 
-    def _check(self, kind: str, channel: str, source: str) -> Rendered:
+    async def render(self, source: str, context: dict[str, Any], channel: str) -> Rendered:
+        verdict, first, second = await asyncio.to_thread(self._run, _render_in_child, (source, context, channel))
+        if verdict == "timeout":
+            raise TemplateTooSlow(f"the clinic's template took more than {CHECK_TIMEOUT_S:g} s to render")
+        if verdict == "failed":
+            raise TemplateTooSlow(f"the clinic's template failed to render: {first}")
+        return Rendered(subject=first, body=second or "")
+
+    def _run(self, function: Any, args: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
         with self._lock:
             if self._pool is None:
                 self._pool = multiprocessing.get_context("spawn").Pool(1)
                 atexit.register(self.close)
-            pending = self._pool.apply_async(_check_in_child, (kind, channel, source))
+            pending = self._pool.apply_async(function, args)
             try:
                 outcome: tuple[str, str | None, str | None] = pending.get(timeout=CHECK_TIMEOUT_S)
-            except multiprocessing.TimeoutError as error:
+            except multiprocessing.TimeoutError:
                 self._pool.terminate()
                 self._pool = None
-                raise TemplateRefused(
-                    f"the template takes more than {CHECK_TIMEOUT_S:g} s to render with sample data", field="source"
-                ) from error
-        verdict, first, second = outcome
-        if verdict == "refused":
-            raise TemplateRefused(first or "refused", field=second)
-        return Rendered(subject=first, body=second or "")
+                return "timeout", None, None
+        return outcome
 
     def close(self) -> None:
         with self._lock:
@@ -196,10 +212,24 @@ def _check_in_child(kind: str, channel: str, source: str) -> tuple[str, str | No
     return "ok", rendered.subject, rendered.body
 
 
-CHECKER = IsolatedChecker()
+def _render_in_child(source: str, context: dict[str, Any], channel: str) -> tuple[str, str | None, str | None]:
+    try:
+        rendered = render(source, context, channel)
+    except Exception as error:  # the template's own failure, reported by kind only
+        return "failed", type(error).__name__, None
+    return "ok", rendered.subject, rendered.body
 
 
-async def current_source(store: Templates, *, clinic_id: UUID, kind: str, channel: str, locale: str) -> str:
+ISOLATED = Isolated()
+
+
+@dataclass(frozen=True)
+class Source:
+    text: str
+    clinics_own: bool  # a clinic's version (rendered isolated) rather than the chain's default
+
+
+async def current_source(store: Templates, *, clinic_id: UUID, kind: str, channel: str, locale: str) -> Source:
     """The clinic's newest version for this locale, else the default for it, else English. A locale
     that is not a plain language tag (it comes from another service) counts as English."""
     if not LOCALE.fullmatch(locale):
@@ -207,11 +237,17 @@ async def current_source(store: Templates, *, clinic_id: UUID, kind: str, channe
     for candidate in dict.fromkeys((locale, DEFAULT_LOCALE)):
         newest = await store.newest(clinic_id=clinic_id, kind=kind, channel=channel, locale=candidate)
         if newest is not None and newest.source is not None:
-            return newest.source
+            return Source(newest.source, clinics_own=True)
         default = default_source(kind, channel, candidate)
         if default is not None:
-            return default
+            return Source(default, clinics_own=False)
     raise LookupError(f"no template for {kind} by {channel}")
+
+
+async def render_for_sending(source: Source, context: dict[str, Any], channel: str) -> Rendered:
+    if source.clinics_own:
+        return await ISOLATED.render(source.text, context, channel)
+    return render(source.text, context, channel)
 
 
 def _linked(line: str) -> Markup:

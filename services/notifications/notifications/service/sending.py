@@ -32,7 +32,7 @@ from clinic_shared.runtime import SessionFactory
 from notifications import links
 from notifications.adapters import sms as sms_adapter
 from notifications.adapters import smtp
-from notifications.adapters.repositories import Messages, Repositories
+from notifications.adapters.repositories import Messages, NotKnownYet, Repositories
 from notifications.adapters.uow import NotificationsUnitOfWork
 from notifications.domain import schedule
 from notifications.domain.kinds import KINDS
@@ -46,9 +46,10 @@ BATCH = 20
 # Failures of the moment (the database or the network): the message waits and is tried again.
 PASSING = (OperationalError, InterfaceError, OSError, TimeoutError)
 Clock = Callable[[], datetime]
-# A message whose patient notifications does not know yet is looked at again this often, this long.
-RECIPIENT_RETRY = timedelta(seconds=5)
-RECIPIENT_WAIT = timedelta(hours=1)
+# A message whose patient or clinic notifications does not know yet is looked at again this often,
+# this long.
+UNKNOWN_RETRY = timedelta(seconds=5)
+UNKNOWN_WAIT = timedelta(hours=1)
 AREA_NAMES = {"face": "face", "neck": "neck", "decolletage": "décolletage", "hands": "hands"}
 
 
@@ -190,7 +191,10 @@ async def _prepare(
     repos: Repositories, settings: NotificationsSettings, message_id: UUID, now: datetime
 ) -> Prepared | Skip | Deferred | Refused:
     message = await repos.messages.get(message_id)
-    clinic, zone, policy = await repos.clinics.profile(message.clinic_id)
+    try:
+        clinic, zone, policy = await repos.clinics.profile(message.clinic_id)
+    except NotKnownYet:
+        return _wait(message, now, gave_up="the clinic never became known")
     if message.audience == "manager":
         return await _manager_alert(repos, settings, message, clinic)
 
@@ -204,7 +208,7 @@ async def _prepare(
     source = await rendering.current_source(
         repos.templates, clinic_id=message.clinic_id, kind=message.kind, channel=channel, locale=recipient.locale
     )
-    rendered = rendering.render(source, context, channel)
+    rendered = await rendering.render_for_sending(source, context, channel)
     if channel == "sms":
         body = rendered.body
         if message.category == "marketing":
@@ -233,14 +237,18 @@ async def _prepare(
     )  # fmt: skip
 
 
+def _wait(message: Any, now: datetime, *, gave_up: str) -> Skip | Deferred:
+    """What a message needs is on its way (another event, handled concurrently): look again shortly,
+    but not for ever (an hour of wall-clock time since it was planned)."""
+    if datetime.now(UTC) - message.created_at > UNKNOWN_WAIT:
+        return Skip(gave_up)
+    return Deferred(now + UNKNOWN_RETRY)
+
+
 def _absent(message: Any, recipient: Any, now: datetime) -> Skip | Deferred | None:
     """Why there is nobody to write to yet, or any more."""
     if recipient is None:
-        # The contact details are on their way (another event, handled concurrently): wait a little,
-        # but not for ever.
-        if datetime.now(UTC) - message.created_at > RECIPIENT_WAIT:
-            return Skip("the patient's contact details never arrived")
-        return Deferred(now + RECIPIENT_RETRY)
+        return _wait(message, now, gave_up="the patient's contact details never arrived")
     if recipient.erased_at is not None:
         return Skip("the patient was erased")
     return None
@@ -476,7 +484,7 @@ async def _manager_alert(repos: Repositories, settings: NotificationsSettings, m
         repos.templates, clinic_id=message.clinic_id, kind=message.kind, channel="email",
         locale=rendering.DEFAULT_LOCALE,
     )  # fmt: skip
-    rendered = rendering.render(source, context, "email")
+    rendered = await rendering.render_for_sending(source, context, "email")
     footer = [f"Sent to the alert recipients of {clinic.name}."]
     subject = rendered.subject or ""
     to = ", ".join(addresses)

@@ -44,6 +44,7 @@ class Inbox:
     received: list[EmailMessage] = field(default_factory=list)
     controller: Controller | None = None
     port: int = 0
+    bad_goodbye: bool = False  # answer QUIT with a 4xx, after having taken the message
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -57,6 +58,9 @@ class Inbox:
         content = envelope.original_content or b""
         self.received.append(email.message_from_bytes(content, policy=email.policy.default))  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return "451 4.3.0 trouble saying goodbye" if self.bad_goodbye else "221 Bye"
 
     def stop(self) -> None:
         """The mail server goes down."""

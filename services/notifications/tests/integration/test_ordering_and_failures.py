@@ -23,6 +23,7 @@ from clinic_shared.auth import Role
 from clinic_shared.db import create_session_factory
 from clinic_shared.events import catalogue
 from clinic_shared.testing.plugin import TestEnvironment
+from notifications.adapters.repositories import NotKnownYet
 from notifications.fake_sms import FakeProvider
 from notifications.service import rendering, sending
 from notifications.settings import NotificationsSettings
@@ -339,3 +340,118 @@ async def test_a_period_beyond_the_calendar_is_a_clear_422(
         f"/clinics/{visit.clinic_id}/delivery-stats", params={"until": "0001-01-05T00:00:00Z"}, headers=manager
     )
     assert answer.status_code == 422
+
+
+async def test_unsubscribing_from_suggestions_survives_a_change_of_the_other_consent_at_booking(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, notifications: httpx.AsyncClient
+) -> None:
+    visit = await _confirmed_and_sent(new_visit, deliver, send, marketing_consent=True)
+    token = re.findall(r"/p/preferences\?token=(\S+)", _plain(inbox.to(visit.email)[0]))[0]
+    link = {"Authorization": f"Bearer {token}"}
+    await notifications.put("/preferences", json={"email": {"marketing": False}}, headers=link)
+    await asyncio.sleep(0.01)
+    await deliver(
+        catalogue.PatientContactChanged(
+            patient_id=visit.patient_id, revision=2, display_name="Sam Patient", email=visit.email,
+            preferred_channel="email", care_messages_consent=False, marketing_consent=True,
+        ),
+        at=datetime.now(UTC),
+    )  # fmt: skip
+    choices = (await notifications.get("/preferences", headers=link)).json()["email"]
+    assert choices == {"care": False, "marketing": False}, "care follows booking's change; marketing stays off"
+
+
+async def test_a_clinic_template_that_is_slow_only_with_real_data_fails_its_message_and_holds_nothing(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, engine: AsyncEngine,
+    notifications: httpx.AsyncClient, test_env: TestEnvironment,
+) -> None:  # fmt: skip
+    slow_clinic = await new_visit()
+    elsewhere = await new_visit()
+    manager = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[slow_clinic.clinic_id])
+    trap = (
+        "{% block subject %}Hi{% endblock %}{% block body %}{% if name != 'Sam Jansen' %}"
+        "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}{% endif %}ok{% endblock %}"
+    )
+    saved = await notifications.put(
+        f"/clinics/{slow_clinic.clinic_id}/templates/confirmation/email", json={"source": trap}, headers=manager
+    )
+    assert saved.status_code == 200, "fast with the sample data, so it passes the check"
+    for visit in (slow_clinic, elsewhere):
+        await deliver(visit.confirmed(), at=NOW)
+    started = time.monotonic()
+    await send(NOW)
+
+    assert time.monotonic() - started < 15
+    [failed] = await _rows(
+        engine, "SELECT status, last_error FROM messages WHERE appointment_id = :id AND kind = 'confirmation'",
+        id=slow_clinic.appointment_id,
+    )  # fmt: skip
+    assert failed.status == "failed_permanent"
+    assert "TemplateTooSlow" in failed.last_error
+    assert len(inbox.to(elsewhere.email)) == 1, "the other clinic's message went"
+
+
+async def test_a_message_the_server_took_is_sent_even_if_it_then_answers_quit_badly(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, engine: AsyncEngine
+) -> None:
+    visit = await new_visit()
+    await deliver(visit.confirmed(), at=NOW)
+    inbox.bad_goodbye = True
+    try:
+        await send(NOW)
+        await send(NOW + timedelta(hours=1))
+    finally:
+        inbox.bad_goodbye = False
+    [row] = await _rows(
+        engine, "SELECT status FROM messages WHERE appointment_id = :id AND kind = 'confirmation'",
+        id=visit.appointment_id,
+    )  # fmt: skip
+    assert row.status == "sent"
+    assert len(inbox.to(visit.email)) == 1, "not a second copy"
+
+
+async def test_an_alert_for_a_clinic_not_known_yet_waits_for_it(deliver: Deliver) -> None:
+    stranger = catalogue.StockLow(
+        clinic_id=uuid.uuid4(), item_id=uuid.uuid4(), item_name="Nano cartridge", available=1, reorder_point=5,
+        unit="each",
+    )  # fmt: skip
+    with pytest.raises(NotKnownYet, match="clinic"):
+        await deliver(stranger)
+
+
+async def test_managers_saving_the_alert_list_at_once_all_get_an_answer_and_one_list_wins(
+    new_visit: NewVisit, notifications: httpx.AsyncClient, test_env: TestEnvironment
+) -> None:
+    clinic = (await new_visit()).clinic_id
+    manager = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[clinic])
+    path = f"/clinics/{clinic}/alert-recipients"
+    lists = [[f"m{n}@clinic.example", "lead@clinic.example"] for n in range(4)]
+    answers = await asyncio.gather(*(notifications.put(path, json={"emails": e}, headers=manager) for e in lists))
+    assert [a.status_code for a in answers] == [200] * 4
+    final = (await notifications.get(path, headers=manager)).json()["emails"]
+    assert final in [sorted(e) for e in lists]
+
+
+@pytest.mark.parametrize("params", [{"since": "0001-01-01T00:00:00+05:00"}, {"until": "9999-12-31T23:59:59-05:00"}])
+async def test_a_period_that_leaves_the_calendar_in_utc_is_a_clear_422(
+    params: dict[str, str], new_visit: NewVisit, notifications: httpx.AsyncClient, test_env: TestEnvironment
+) -> None:
+    visit = await new_visit()
+    manager = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[visit.clinic_id])
+    answer = await notifications.get(f"/clinics/{visit.clinic_id}/delivery-stats", params=params, headers=manager)
+    assert answer.status_code == 422
+
+
+async def test_a_message_waiting_for_a_patient_who_prefers_texts_shows_the_text_channel(
+    new_visit: NewVisit, deliver: Deliver, notifications: httpx.AsyncClient, test_env: TestEnvironment,
+    engine: AsyncEngine,
+) -> None:  # fmt: skip
+    visit = await new_visit(phone="+31612345678", preferred_channel="sms")
+    await deliver(visit.confirmed(), at=NOW)
+    desk = test_env.auth_header(Role.FRONT_DESK, clinics=[visit.clinic_id])
+    planned = (await notifications.get(f"/appointments/{visit.appointment_id}/messages", headers=desk)).json()
+    assert {m["channel"] for m in planned} == {"sms"}
+    async with engine.begin() as connection:  # leave no text due for later tests' senders
+        await connection.execute(
+            text("UPDATE messages SET status = 'cancelled' WHERE appointment_id = :id"), {"id": visit.appointment_id}
+        )
