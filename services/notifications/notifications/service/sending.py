@@ -9,7 +9,9 @@ and is it quiet hours at the clinic (a message that can wait is deferred to thei
 
 A passing failure is tried again after growing delays, up to a limit; a permanent one (an address that
 is invalid or refused) is recorded once and not retried; a message left in `sending` by a worker that
-died is picked up again, with the same Message-ID and provider reference so it is recognisable."""
+died is picked up again, with the same Message-ID and provider reference so it is recognisable.
+
+What a message says is composed in service/composing.py; here, only whether, when and how it goes."""
 
 from __future__ import annotations
 
@@ -18,18 +20,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from clinic_shared import manage_links
 from clinic_shared.events import catalogue
 from clinic_shared.logging import get_logger
 from clinic_shared.runtime import SessionFactory
-from notifications import links
 from notifications.adapters import sms as sms_adapter
 from notifications.adapters import smtp
 from notifications.adapters.repositories import Messages, NotKnownYet, Repositories
@@ -38,7 +37,8 @@ from notifications.domain import schedule
 from notifications.domain.kinds import KINDS
 from notifications.domain.messages import Attempt
 from notifications.domain.schedule import QuietHours
-from notifications.service import reach, rendering
+from notifications.service import composing, reach
+from notifications.service.composing import Prepared
 from notifications.settings import NotificationsSettings
 
 log = get_logger(__name__)
@@ -50,7 +50,6 @@ Clock = Callable[[], datetime]
 # this long.
 UNKNOWN_RETRY = timedelta(seconds=5)
 UNKNOWN_WAIT = timedelta(hours=1)
-AREA_NAMES = {"face": "face", "neck": "neck", "decolletage": "décolletage", "hands": "hands"}
 
 
 def utc_now() -> datetime:
@@ -75,21 +74,6 @@ class Refused:
 
     channel: str
     reason: str
-
-
-@dataclass(frozen=True)
-class Text:
-    message_id: UUID
-    to: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Prepared:
-    channel: str
-    email: smtp.Outgoing | None = None
-    text: Text | None = None
-    to_address: str | None = None  # managers' addresses, recorded; never a patient's
 
 
 @dataclass
@@ -196,7 +180,7 @@ async def _prepare(
     except NotKnownYet:
         return _wait(message, now, gave_up="the clinic never became known")
     if message.audience == "manager":
-        return await _manager_alert(repos, settings, message, clinic)
+        return await composing.for_managers(repos, settings, message=message, clinic=clinic)
 
     recipient = await repos.recipients.find(message.patient_id)
     checked = await _checked(repos, message, recipient, zone, policy.quiet, now)
@@ -204,36 +188,9 @@ async def _prepare(
         return checked if not isinstance(checked, tuple) else Skip("the patient was erased")
     visit, channel, address = checked
 
-    context = _patient_context(settings, message, recipient, clinic, visit, zone, channel)
-    source = await rendering.current_source(
-        repos.templates, clinic_id=message.clinic_id, kind=message.kind, channel=channel, locale=recipient.locale
-    )
-    rendered = await rendering.render_for_sending(source, context, channel)
-    if channel == "sms":
-        body = rendered.body
-        if message.category == "marketing":
-            body += f" Stop these: {context['unsubscribe_url']}"
-        return Prepared("sms", text=Text(message.id, sms_adapter.normalised_phone(address), body))
-    footer = [
-        f"{clinic.name} · {clinic.phone}",
-        context["clinic_address"],
-        f"Choose which messages you receive: {context['preferences_url']}",
-    ]
-    headers = {}
-    if message.category == "marketing":
-        footer.append(f"Stop suggestions like this one: {context['unsubscribe_url']}")
-        one_click = _unsubscribe_url(settings, message, channel)
-        headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    subject = rendered.subject or ""
-    ics, method = _calendar(message, visit, clinic, context, now)
-    return Prepared(
-        "email",
-        email=smtp.Outgoing(
-            message_id=message.id, to=address, subject=subject, text=f"{rendered.body}\n\n-- \n" + "\n".join(footer),
-            html=rendering.email_html(subject=subject, body=rendered.body, footer=footer, clinic_name=clinic.name,
-                                      locale=recipient.locale),
-            ics=ics, ics_method=method, headers=headers,
-        ),
+    return await composing.for_patient(
+        repos, settings, message=message, recipient=recipient, clinic=clinic, visit=visit, zone=zone,
+        channel=channel, address=address, now=now,
     )  # fmt: skip
 
 
@@ -317,186 +274,6 @@ async def _next_session_unwarranted(
                                        after=visit.starts_at):  # fmt: skip
         return "the next session is booked"
     return None
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> datetime:
-    return moment.astimezone(zone)
-
-
-def _long(local: datetime) -> str:
-    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
-
-
-def _day(local: date) -> str:
-    return f"{local:%A} {local.day} {local:%B}"
-
-
-def _areas(areas: list[str]) -> str:
-    names = [AREA_NAMES.get(area, area) for area in areas]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def _address(clinic: Any) -> str:
-    address = clinic.address
-    city = " ".join(p for p in (address.get("postal_code"), address.get("city")) if p)
-    return ", ".join(p for p in (address.get("line1"), city) if p)
-
-
-def _unsubscribe_url(settings: NotificationsSettings, message: Any, channel: str) -> str:
-    token = links.unsubscribe_token(
-        settings.manage_link_secret.get_secret_value(), patient_id=message.patient_id, channel=channel,  # type: ignore[arg-type]
-        category=message.category,
-    )  # fmt: skip
-    return f"{settings.public_url.rstrip('/')}/p/unsubscribe?token={token}"
-
-
-def _patient_context(
-    settings: NotificationsSettings, message: Any, recipient: Any, clinic: Any, visit: Any, zone: ZoneInfo,
-    channel: str,
-) -> dict[str, Any]:  # fmt: skip
-    secret = settings.manage_link_secret.get_secret_value()
-    pages = settings.patient_pages_url.rstrip("/")
-    facts = message.facts
-    context: dict[str, Any] = {
-        "name": recipient.display_name,
-        "clinic_name": clinic.name,
-        "clinic_address": _address(clinic),
-        "clinic_phone": clinic.phone,
-        "timezone": clinic.timezone,
-        "preferences_url": f"{settings.public_url.rstrip('/')}/p/preferences?token="
-        + links.preferences_token(secret, patient_id=message.patient_id),
-        "book_url": f"{pages}/clinics/{message.clinic_id}",
-    }
-    starts_at = visit.starts_at if visit is not None else None
-    if message.kind == "waitlist_offer":
-        starts_at = datetime.fromisoformat(facts["starts_at"])
-        expires = _local(datetime.fromisoformat(facts["expires_at"]), zone)
-        entry = UUID(facts["entry_id"])
-        token = manage_links.issue_waitlist(
-            secret, entry_id=entry, patient_id=message.patient_id, last_day=_local(starts_at, zone).date()
-        )
-        context |= {
-            "expires_local": f"{expires:%H:%M} on {_day(expires.date())}",
-            "offer_url": f"{pages}/waitlist/{entry}?token={token}",
-            "areas": _areas(facts["areas"]),
-            "manage_url": f"{pages}/waitlist/{entry}?token={token}",
-        }
-    elif visit is not None:
-        token = manage_links.issue(
-            secret, appointment_id=visit.appointment_id, patient_id=visit.patient_id, visit_ends_at=visit.ends_at
-        )
-        context |= {"areas": _areas(visit.areas), "manage_url": f"{pages}/manage/{visit.appointment_id}?token={token}"}
-    if starts_at is not None:
-        local = _local(starts_at, zone)
-        context |= {"local_start": _long(local), "local_date": _day(local.date()), "local_time": f"{local:%H:%M}"}
-    if message.kind == "rescheduled":
-        context["previous_local_start"] = _long(_local(datetime.fromisoformat(facts["previous_starts_at"]), zone))
-    if message.kind == "cancelled":
-        context["cancelled_by"] = facts.get("cancelled_by", "system")
-    if message.kind == "next_session":
-        context |= {
-            "session_number": str(facts["session_number"]),
-            "window_from": _day(date.fromisoformat(facts["first_day"])),
-            "window_until": _day(date.fromisoformat(facts["last_day"])),
-            "unsubscribe_url": _unsubscribe_url(settings, message, channel),
-        }
-    if message.kind == "recall_notice":
-        treated = _local(datetime.fromisoformat(facts["treated_at"]), zone)
-        context["treated_on"] = f"{treated:%A} {treated.day} {treated:%B %Y}"
-    return {name: context[name] for name in KINDS[message.kind].variables if name in context}
-
-
-def _calendar(message: Any, visit: Any, clinic: Any, context: dict[str, Any], now: datetime) -> tuple[str | None, str]:
-    """The visit as a calendar event for the confirmation and a move; its cancellation for a cancel."""
-    if visit is None or message.kind not in ("confirmation", "rescheduled", "cancelled"):
-        return None, "PUBLISH"
-    method = "CANCEL" if message.kind == "cancelled" else "PUBLISH"
-    return (
-        calendar_file(
-            uid=f"{visit.appointment_id}@clinic", starts_at=visit.starts_at, ends_at=visit.ends_at,
-            summary=f"Microneedling at {clinic.name}", location=_address(clinic), method=method,
-            sequence=int(now.timestamp()), stamp=now,
-        ),
-        method,
-    )  # fmt: skip
-
-
-def calendar_file(
-    *, uid: str, starts_at: datetime, ends_at: datetime, summary: str, location: str, method: str = "PUBLISH",
-    sequence: int = 0, stamp: datetime | None = None,
-) -> str:  # fmt: skip
-    """An iCalendar (RFC 5545) event in UTC, lines ending in CRLF. A later SEQUENCE with the same UID
-    updates the event in the patient's calendar; METHOD:CANCEL removes it."""
-
-    def text(value: str) -> str:
-        return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-    def utc(moment: datetime) -> str:
-        return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Clinic platform//Notifications//EN",
-        f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{utc(stamp or datetime.now(UTC))}",
-        f"DTSTART:{utc(starts_at)}",
-        f"DTEND:{utc(ends_at)}",
-        f"SUMMARY:{text(summary)}",
-        f"LOCATION:{text(location)}",
-        *(["STATUS:CANCELLED"] if method == "CANCEL" else []),
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _number(value: str) -> str:
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return value
-    return f"{number.normalize():f}"
-
-
-async def _manager_alert(repos: Repositories, settings: NotificationsSettings, message: Any, clinic: Any) -> Prepared:
-    addresses = await repos.clinics.alert_recipients(message.clinic_id) or [settings.operations_email]
-    facts = dict(message.facts)
-    for name in ("available", "reorder_point", "on_hand", "required"):
-        if name in facts:
-            facts[name] = _number(facts[name])
-    if "expires_on" in facts:
-        expires = date.fromisoformat(facts["expires_on"])
-        facts["expires_on"] = f"{expires.day} {expires:%B %Y}"
-    if "on_date" in facts:
-        day = date.fromisoformat(facts["on_date"])
-        facts["on_date"] = f"{day:%A} {day.day} {day:%B %Y}"
-    context = {
-        **facts,
-        "clinic_name": clinic.name,
-        "stock_url": f"{settings.staff_pages_url.rstrip('/')}/clinics/{message.clinic_id}/stock",
-    }
-    context = {name: context[name] for name in KINDS[message.kind].variables if name in context}
-    source = await rendering.current_source(
-        repos.templates, clinic_id=message.clinic_id, kind=message.kind, channel="email",
-        locale=rendering.DEFAULT_LOCALE,
-    )  # fmt: skip
-    rendered = await rendering.render_for_sending(source, context, "email")
-    footer = [f"Sent to the alert recipients of {clinic.name}."]
-    subject = rendered.subject or ""
-    to = ", ".join(addresses)
-    return Prepared(
-        "email",
-        email=smtp.Outgoing(
-            message_id=message.id, to=to, subject=subject, text=f"{rendered.body}\n\n-- \n{footer[0]}",
-            html=rendering.email_html(subject=subject, body=rendered.body, footer=footer, clinic_name=clinic.name,
-                                      locale=rendering.DEFAULT_LOCALE),
-        ),
-        to_address=to,
-    )  # fmt: skip
 
 
 async def _record(
