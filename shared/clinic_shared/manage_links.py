@@ -39,32 +39,46 @@ class WaitlistGrant:
     patient_id: UUID
 
 
-def _sign(secret: str, *, audience: str, patient_id: UUID, scope: tuple[str, UUID], expires: datetime) -> str:
-    claim, value = scope
-    claims = {
-        "iss": ISSUER,
-        "aud": audience,
-        "sub": str(patient_id),
-        claim: str(value),
-        "iat": datetime.now(UTC),
-        "exp": expires,
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
+def sign(
+    secret: str, *, audience: str, patient_id: UUID, claims: dict[str, str], expires: datetime, issuer: str = ISSUER
+) -> str:
+    """A patient link: HS256 with the shared secret, for one audience (one purpose) and one patient."""
+    body: dict[str, object] = {
+        "iss": issuer, "aud": audience, "sub": str(patient_id), **claims, "iat": datetime.now(UTC), "exp": expires,
+    }  # fmt: skip
+    return jwt.encode(body, secret, algorithm="HS256")
 
 
-def _verified(secret: str, token: str, *, audience: str, claim: str, what: str) -> tuple[UUID, UUID]:
-    """(the scoped id, the patient id) of a valid link of this kind; NotAuthenticated otherwise."""
+def verified(
+    secret: str, token: str, *, audience: str, required: tuple[str, ...], what: str, issuer: str = ISSUER
+) -> dict[str, str]:
+    """The claims of a valid link for this audience (its patient in `sub`); NotAuthenticated otherwise."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
             audience=audience,
-            issuer=ISSUER,
-            options={"require": ["exp", "sub", claim]},
+            issuer=issuer,
+            options={"require": ["exp", "sub", *required]},
         )
-        return UUID(claims[claim]), UUID(claims["sub"])
+        UUID(str(claims["sub"]))
+        return {name: str(value) for name, value in claims.items()}
     except (jwt.PyJWTError, ValueError) as error:
+        raise NotAuthenticated(f"invalid {what}: {type(error).__name__}") from error
+
+
+def _sign(secret: str, *, audience: str, patient_id: UUID, scope: tuple[str, UUID], expires: datetime) -> str:
+    claim, value = scope
+    return sign(secret, audience=audience, patient_id=patient_id, claims={claim: str(value)}, expires=expires)
+
+
+def _verified(secret: str, token: str, *, audience: str, claim: str, what: str) -> tuple[UUID, UUID]:
+    """(the scoped id, the patient id) of a valid link of this kind; NotAuthenticated otherwise."""
+    claims = verified(secret, token, audience=audience, required=(claim,), what=what)
+    try:
+        return UUID(claims[claim]), UUID(claims["sub"])
+    except ValueError as error:
         raise NotAuthenticated(f"invalid {what}: {type(error).__name__}") from error
 
 

@@ -1,7 +1,8 @@
 """Signed links for a patient's message choices: one that opens their preferences, and one-click
-unsubscribe links scoped to one channel and category (RFC 8058). Signed with the patient-link secret
-that booking and notifications share, under audiences of their own, so neither passes for a manage
-link or a waitlist link, nor the other way round."""
+unsubscribe links scoped to one channel and category (RFC 8058). Patient links of their own kind
+(`clinic_shared.manage_links` signs and checks them, with the secret booking and notifications share),
+under audiences of their own, so neither passes for a manage link or a waitlist link, nor the other way
+round."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-import jwt
-
+from clinic_shared import manage_links
 from clinic_shared.auth import NotAuthenticated
 
 PREFERENCES_AUDIENCE = "clinic-preferences-link"
@@ -32,42 +32,33 @@ class Unsubscribe:
 
 
 def preferences_token(secret: str, *, patient_id: UUID, now: datetime | None = None) -> str:
-    issued = now or datetime.now(UTC)
-    claims = {"iss": ISSUER, "aud": PREFERENCES_AUDIENCE, "sub": str(patient_id), "iat": issued,
-              "exp": issued + VALID_FOR}  # fmt: skip
-    return jwt.encode(claims, secret, algorithm="HS256")
+    expires = (now or datetime.now(UTC)) + VALID_FOR
+    return manage_links.sign(
+        secret, audience=PREFERENCES_AUDIENCE, issuer=ISSUER, patient_id=patient_id, claims={}, expires=expires
+    )
 
 
 def unsubscribe_token(secret: str, *, patient_id: UUID, channel: Channel, category: Category,
                       now: datetime | None = None) -> str:  # fmt: skip
-    issued = now or datetime.now(UTC)
-    claims = {"iss": ISSUER, "aud": UNSUBSCRIBE_AUDIENCE, "sub": str(patient_id), "channel": channel,
-              "category": category, "iat": issued, "exp": issued + VALID_FOR}  # fmt: skip
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def _claims(secret: str, token: str, audience: str, required: list[str]) -> dict[str, object]:
-    try:
-        claims: dict[str, object] = jwt.decode(
-            token, secret, algorithms=["HS256"], audience=audience, issuer=ISSUER,
-            options={"require": ["exp", "sub", *required]},
-        )  # fmt: skip
-        UUID(str(claims["sub"]))
-        return claims
-    except (jwt.PyJWTError, ValueError) as error:
-        raise NotAuthenticated(f"invalid link: {type(error).__name__}") from error
+    return manage_links.sign(
+        secret, audience=UNSUBSCRIBE_AUDIENCE, issuer=ISSUER, patient_id=patient_id,
+        claims={"channel": channel, "category": category}, expires=(now or datetime.now(UTC)) + VALID_FOR,
+    )  # fmt: skip
 
 
 def verify_preferences(secret: str, token: str) -> UUID:
-    return UUID(str(_claims(secret, token, PREFERENCES_AUDIENCE, [])["sub"]))
+    claims = manage_links.verified(
+        secret, token, audience=PREFERENCES_AUDIENCE, issuer=ISSUER, required=(), what="preferences link"
+    )
+    return UUID(claims["sub"])
 
 
 def verify_unsubscribe(secret: str, token: str) -> Unsubscribe:
-    claims = _claims(secret, token, UNSUBSCRIBE_AUDIENCE, ["channel", "category"])
-    if claims["channel"] not in ("email", "sms") or claims["category"] not in ("care", "marketing"):
-        raise NotAuthenticated("invalid link: unknown channel or category")
-    return Unsubscribe(
-        patient_id=UUID(str(claims["sub"])),
-        channel=claims["channel"],
-        category=claims["category"],
-    )
+    claims = manage_links.verified(
+        secret, token, audience=UNSUBSCRIBE_AUDIENCE, issuer=ISSUER, required=("channel", "category"),
+        what="unsubscribe link",
+    )  # fmt: skip
+    channel, category = claims["channel"], claims["category"]
+    if channel not in ("email", "sms") or category not in ("care", "marketing"):
+        raise NotAuthenticated("invalid unsubscribe link: unknown channel or category")
+    return Unsubscribe(UUID(claims["sub"]), channel, category)  # type: ignore[arg-type]
