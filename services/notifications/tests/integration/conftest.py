@@ -198,6 +198,16 @@ class Visit:
             areas=["face", "neck"], starts_at=self.starts_at, ends_at=self.starts_at + timedelta(minutes=75),
         )  # fmt: skip
 
+    def completed(
+        self, at: datetime | None = None, next_session: catalogue.NextSession | None = None
+    ) -> catalogue.AppointmentCompleted:
+        """The visit took place (at its start time unless told), with the next session of its course
+        still to book when given."""
+        return catalogue.AppointmentCompleted(
+            appointment_id=self.appointment_id, clinic_id=self.clinic_id, patient_id=self.patient_id,
+            completed_at=at or self.starts_at, areas=["face", "neck"], lots_used=[], next_session=next_session,
+        )  # fmt: skip
+
     def confirmed(self) -> catalogue.AppointmentConfirmed:
         return catalogue.AppointmentConfirmed(
             appointment_id=self.appointment_id, clinic_id=self.clinic_id, patient_id=self.patient_id,

@@ -97,10 +97,7 @@ async def test_a_recall_tells_the_patients_who_can_be_reached_and_gives_managers
     for visit in (reachable, no_consent):
         await deliver(visit.confirmed(), at=NOW)
         await deliver(
-            catalogue.AppointmentCompleted(
-                appointment_id=visit.appointment_id, clinic_id=visit.clinic_id, patient_id=visit.patient_id,
-                completed_at=visit.starts_at, areas=["face"], lots_used=[],
-            ),
+            visit.completed(),
             at=visit.starts_at,
         )  # fmt: skip
     manager = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[reachable.clinic_id])

@@ -250,15 +250,8 @@ async def test_a_later_withdrawal_at_booking_beats_an_older_choice_through_the_l
         at=datetime.now(UTC),
     )  # fmt: skip
     done = utc(2027, 3, 2, 10, 30)
-    await deliver(
-        catalogue.AppointmentCompleted(
-            appointment_id=visit.appointment_id, clinic_id=visit.clinic_id, patient_id=visit.patient_id,
-            completed_at=done, areas=["face"], lots_used=[],
-            next_session=catalogue.NextSession(session_number=2, first_day=date(2027, 3, 30),
-                                               last_day=date(2027, 4, 13)),
-        ),
-        at=done,
-    )  # fmt: skip
+    window = catalogue.NextSession(session_number=2, first_day=date(2027, 3, 30), last_day=date(2027, 4, 13))
+    await deliver(visit.completed(done, window), at=done)
     await send(utc(2027, 3, 24, 9, 0))
 
     [row] = await _rows(
@@ -281,10 +274,7 @@ async def test_a_recall_counts_patients_the_sender_cannot_reach_as_to_phone(
     await deliver(bad_address.confirmed(), at=NOW)
     for visit in (opted_out, bad_address):
         await deliver(
-            catalogue.AppointmentCompleted(
-                appointment_id=visit.appointment_id, clinic_id=visit.clinic_id, patient_id=visit.patient_id,
-                completed_at=visit.starts_at, areas=["face"], lots_used=[],
-            ),
+            visit.completed(),
             at=visit.starts_at,
         )  # fmt: skip
     manager = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[opted_out.clinic_id])

@@ -103,10 +103,7 @@ async def test_unsubscribing_from_suggestions_stops_them_and_only_them(
     done_at = datetime(2027, 3, 2, 10, 30, tzinfo=UTC)
     await deliver(first.confirmed(), at=NOW)
     await deliver(
-        catalogue.AppointmentCompleted(
-            appointment_id=first.appointment_id, clinic_id=first.clinic_id, patient_id=first.patient_id,
-            completed_at=done_at, areas=["face"], lots_used=[], next_session=window,
-        ),
+        first.completed(done_at, window),
         at=done_at,
     )  # fmt: skip
     await send(datetime(2027, 3, 23, 9, 0, tzinfo=UTC))
@@ -131,10 +128,7 @@ async def test_unsubscribing_from_suggestions_stops_them_and_only_them(
     await deliver(second.confirmed(), at=NOW)
     await send(NOW)
     await deliver(
-        catalogue.AppointmentCompleted(
-            appointment_id=second.appointment_id, clinic_id=first.clinic_id, patient_id=first.patient_id,
-            completed_at=done_at, areas=["face"], lots_used=[], next_session=window,
-        ),
+        second.completed(done_at, window),
         at=done_at,
     )  # fmt: skip
     await send(datetime(2027, 3, 23, 9, 0, tzinfo=UTC))

@@ -153,21 +153,14 @@ async def test_a_clinic_sets_its_own_reminder_lead_and_quiet_hours(
     assert (await _due(engine, visit.appointment_id))["reminder"] == ("queued", utc(2027, 2, 28, 9, 0))
 
 
-def _completed(visit: Any, at: datetime, next_session: catalogue.NextSession | None = None) -> Any:
-    return catalogue.AppointmentCompleted(
-        appointment_id=visit.appointment_id, clinic_id=visit.clinic_id, patient_id=visit.patient_id,
-        completed_at=at, areas=["face", "neck"], lots_used=[], next_session=next_session,
-    )  # fmt: skip
-
-
 async def test_aftercare_goes_that_evening_the_next_morning_and_three_days_later(
     new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, engine: AsyncEngine
 ) -> None:
     visit = await new_visit()
     await deliver(visit.confirmed(), at=BOOKED_AT)
     done_at = utc(2027, 3, 2, 10, 30)  # 11:30 in Amsterdam
-    await deliver(_completed(visit, done_at), at=done_at)
-    await deliver(_completed(visit, done_at), at=done_at)  # a duplicate sends nothing more
+    await deliver(visit.completed(done_at), at=done_at)
+    await deliver(visit.completed(done_at), at=done_at)  # a duplicate sends nothing more
 
     due = await _due(engine, visit.appointment_id)
     assert due["aftercare_same_day"] == ("queued", utc(2027, 3, 2, 11, 30))
@@ -198,7 +191,7 @@ async def test_the_next_session_is_suggested_with_marketing_consent_unless_it_is
     done_at = utc(2027, 3, 2, 10, 30)
     for visit in (welcome, declined, booked):
         await deliver(visit.confirmed(), at=BOOKED_AT)
-        await deliver(_completed(visit, done_at, window), at=done_at)
+        await deliver(visit.completed(done_at, window), at=done_at)
     later = await new_visit(clinic_id=booked.clinic_id, patient_id=booked.patient_id,
                             starts_at=utc(2027, 3, 31, 9, 0))  # fmt: skip
     await deliver(later.confirmed(), at=utc(2027, 3, 10, 9, 0))
