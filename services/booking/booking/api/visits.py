@@ -184,10 +184,16 @@ class BookedOut(BaseModel):
     dependencies=[PUBLIC_RATE_LIMIT],
     response_model=BookedOut,
     responses={
-        404: error_response("Unknown clinic, treatment or practitioner"),
+        404: error_response(
+            "Unknown clinic, treatment or practitioner; or the manage link's patient record no longer exists "
+            "(`patient_not_found`, erased: book without the link)"
+        ),
         401: error_response("A bearer token was sent and is not valid"),
         403: error_response("A token that is neither a manage link nor a staff token"),
-        409: error_response("The time was taken (`details.alternatives` lists free ones) or the key is in use"),
+        409: error_response(
+            "The time was taken (`details.alternatives` lists free ones), the key is in use, or the patient "
+            "record changed meanwhile (`patient_changed_concurrently`: try again)"
+        ),
         422: error_response("Bad request, or an Idempotency-Key reused with another body; `field` names it"),
         429: error_response("Too many requests; see Retry-After"),
     },
@@ -202,9 +208,11 @@ async def book(
 ) -> JSONResponse:
     """Holds the time (no two visits can share a practitioner, room or device) and records the visit
     as `requested`; it is confirmed once the clinic's supplies are reserved, or rejected. Send an
-    `Idempotency-Key` to retry safely: the same key and body give the same answer. A returning patient
-    sends the manage link token of an earlier visit as the bearer token: the visit is booked on the
-    same patient record, with the details given now (no token: a new record)."""
+    `Idempotency-Key` to retry safely: the same caller, key and body give the same answer (keys are
+    scoped to the caller: the patient's link, the staff member, or an anonymous caller). A returning
+    patient sends the manage link token of an earlier visit as the bearer token: the visit is booked on
+    the same patient record, with the details given now (no token: a new record). Staff booking for a
+    caller get no manage link (`manage_token` is null): it would be a credential to that record."""
 
     returning = caller if isinstance(caller, ManageGrant) else None
 

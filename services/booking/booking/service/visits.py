@@ -16,7 +16,7 @@ from booking.domain.appointments import Appointment, SlotTaken
 from booking.domain.areas import Area
 from booking.domain.clinics import Clinic
 from booking.domain.courses import Course
-from booking.domain.patients import Channel, Consent, HealthDetails, Patient
+from booking.domain.patients import Channel, Consent, HealthDetails, Patient, PatientNotFound
 from booking.domain.screening import screen
 from booking.domain.staff import PractitionerNotFound
 from clinic_shared.errors import InvalidInput
@@ -356,7 +356,13 @@ async def record_patient(
     if returning_patient_id is None:
         await uow.patients.add(patient)
     else:
-        patient = (await uow.patients.get(returning_patient_id, for_update=True)).booking_again(patient)
+        try:
+            earlier = await uow.patients.get(returning_patient_id, for_update=True)
+        except PatientNotFound as error:
+            raise PatientNotFound(
+                "the link names a patient record that no longer exists; book without it", field="authorization"
+            ) from error
+        patient = earlier.booking_again(patient)
         await uow.patients.save(patient)
     uow.outbox.add(contact_changed(patient))
     return patient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,6 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from booking.main import SERVICE
+from booking.settings import BookingSettings
+from clinic_shared import manage_links
 from clinic_shared.auth import Role
 from clinic_shared.testing.plugin import TestEnvironment
 
@@ -242,3 +246,22 @@ async def test_a_returning_patient_books_again_on_the_same_record_with_their_man
     assert erased.status_code == 200, erased.text
     after_erasure = await booking.post("/appointments", json=place.body(place.at(15)), headers=link)
     assert (after_erasure.status_code, after_erasure.json()["code"]) == (404, "patient_not_found")
+
+
+async def test_a_link_whose_patient_record_is_gone_is_a_clear_404_about_the_link(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await new_bookable()
+    settings = test_env.settings(SERVICE)
+    assert isinstance(settings, BookingSettings)
+    orphan = manage_links.issue(
+        settings.manage_link_secret.get_secret_value(), appointment_id=uuid.uuid4(), patient_id=uuid.uuid4(),
+        visit_ends_at=datetime.now(UTC) + timedelta(days=1),
+    )  # fmt: skip
+
+    answer = await booking.post(
+        "/appointments", json=place.body(place.at(9)), headers={"Authorization": f"Bearer {orphan}"}
+    )
+
+    assert answer.status_code == 404
+    assert (answer.json()["code"], answer.json()["field"]) == ("patient_not_found", "authorization")
