@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from clinic_shared.auth import Role
-from clinic_shared.testing.journeys import (
+from clinic_shared.testing.messaging import eventually
+from clinic_shared.testing.plugin import TestEnvironment
+from tests.journeys import (
     book,
     bookable_clinic_with_supplies,
     ok,
@@ -17,8 +19,6 @@ from clinic_shared.testing.journeys import (
     stock,
     weekday,
 )
-from clinic_shared.testing.messaging import eventually
-from clinic_shared.testing.plugin import TestEnvironment
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,7 @@ async def test_cancel_releases_and_completion_consumes_the_recorded_lot(
     await status_becomes(booking, treated, "confirmed")
 
     link = {"Authorization": f"Bearer {cancelled['manage_token']}"}
-    await ok(await booking.post(f"/appointments/{cancelled['appointment']['id']}/cancel", json={}, headers=link))
+    ok(await booking.post(f"/appointments/{cancelled['appointment']['id']}/cancel", json={}, headers=link))
 
     async def released() -> bool:
         return (await stock(inventory, clinic))["CT-1"]["reserved"] == "1.000"
@@ -72,8 +72,8 @@ async def test_cancel_releases_and_completion_consumes_the_recorded_lot(
 
     admin = test_env.auth_header(Role.ADMIN)
     visit = treated["appointment"]["id"]
-    await ok(await booking.post(f"/appointments/{visit}/check-in", headers=admin))
-    await ok(
+    ok(await booking.post(f"/appointments/{visit}/check-in", headers=admin))
+    ok(
         await booking.post(
             f"/appointments/{visit}/complete",
             json={

@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from clinic_shared.auth import Role
 from clinic_shared.runtime import discover_services
-from clinic_shared.testing.journeys import (
+from clinic_shared.testing.messaging import eventually
+from clinic_shared.testing.plugin import TestEnvironment
+from clinic_shared.testing.processes import ServiceProcess, free_port, serving_in_thread, start, stop, wait_until_ready
+from notifications.fake_sms import FakeProvider
+from notifications.fake_sms import create_app as create_fake_sms
+from tests.journeys import (
     ZONE,
     book,
     bookable_clinic_with_supplies,
@@ -32,11 +37,6 @@ from clinic_shared.testing.journeys import (
     stock,
     weekday,
 )
-from clinic_shared.testing.messaging import eventually
-from clinic_shared.testing.plugin import TestEnvironment
-from clinic_shared.testing.processes import ServiceProcess, free_port, serving_in_thread, start, stop, wait_until_ready
-from notifications.fake_sms import FakeProvider
-from notifications.fake_sms import create_app as create_fake_sms
 
 pytestmark = pytest.mark.system
 

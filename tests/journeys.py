@@ -28,7 +28,7 @@ def weekday(days_ahead: int) -> date:
     return day
 
 
-async def ok(response: httpx.Response) -> dict[str, Any]:
+def ok(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code in (200, 201), response.text
     body: dict[str, Any] = response.json()
     return body
@@ -40,7 +40,7 @@ async def bookable_clinic_with_supplies(
     """A clinic in booking (one practitioner, room and device, a face treatment), known to inventory,
     with a face kit of one cartridge and 3 g of cream."""
     admin = env.auth_header(Role.ADMIN)
-    clinic = await ok(
+    clinic = ok(
         await booking.post(
             "/clinics",
             json={
@@ -55,9 +55,9 @@ async def bookable_clinic_with_supplies(
         )
     )
     clinic_id = clinic["id"]
-    await ok(await booking.post(f"/clinics/{clinic_id}/rooms", json={"name": "Room 1"}, headers=admin))
-    await ok(await booking.post(f"/clinics/{clinic_id}/devices", json={"name": "Pen", "model": "Pen 4"}, headers=admin))
-    treatment = await ok(
+    ok(await booking.post(f"/clinics/{clinic_id}/rooms", json={"name": "Room 1"}, headers=admin))
+    ok(await booking.post(f"/clinics/{clinic_id}/devices", json={"name": "Pen", "model": "Pen 4"}, headers=admin))
+    treatment = ok(
         await booking.post(
             f"/clinics/{clinic_id}/treatments",
             json={"name": "Microneedling", "numbing_minutes": 30, "procedure_minutes": {"face": 30},
@@ -65,11 +65,11 @@ async def bookable_clinic_with_supplies(
             headers=admin,
         )
     )  # fmt: skip
-    practitioner = await ok(
+    practitioner = ok(
         await booking.post("/practitioners", json={"name": "Dr Saga", "profession": "dermatologist"}, headers=admin)
     )
     today = datetime.now(UTC).date()
-    await ok(
+    ok(
         await booking.post(
             f"/practitioners/{practitioner['id']}/credentials",
             json={"number": "MN-1", "issuer": "Board", "valid_from": str(today - timedelta(days=30)),
@@ -77,13 +77,13 @@ async def bookable_clinic_with_supplies(
             headers=admin,
         )
     )  # fmt: skip
-    await ok(await booking.put(f"/practitioners/{practitioner['id']}/clinics/{clinic_id}", json=WEEK, headers=admin))
+    ok(await booking.put(f"/practitioners/{practitioner['id']}/clinics/{clinic_id}", json=WEEK, headers=admin))
 
     async def known() -> bool:
         return (await inventory.get(f"/clinics/{clinic_id}", headers=admin)).status_code == 200
 
     await eventually(known, timeout_s=10, what="inventory to learn of the clinic")
-    cartridge = await ok(
+    cartridge = ok(
         await inventory.post(
             "/items",
             json={"name": "Cartridge 36-pin", "kind": "cartridge", "unit": "each", "needle_configuration": "36-pin",
@@ -91,7 +91,7 @@ async def bookable_clinic_with_supplies(
             headers=admin,
         )
     )  # fmt: skip
-    cream = await ok(
+    cream = ok(
         await inventory.post(
             "/items",
             json={"name": "Lidocaine 5%", "kind": "numbing_cream", "unit": "gram", "active_ingredient": "lidocaine",
@@ -100,7 +100,7 @@ async def bookable_clinic_with_supplies(
         )
     )  # fmt: skip
     manager = env.auth_header(Role.CLINIC_MANAGER, clinics=[uuid.UUID(clinic_id)])
-    await ok(
+    ok(
         await inventory.put(
             f"/clinics/{clinic_id}/kits/face",
             json=[{"item_id": cartridge["id"], "quantity": "1"}, {"item_id": cream["id"], "quantity": "3"}],
@@ -117,7 +117,7 @@ async def bookable_clinic_with_supplies(
 
 
 async def receive(inventory: httpx.AsyncClient, clinic: dict[str, Any], item: str, lot: str, quantity: int) -> None:
-    await ok(
+    ok(
         await inventory.post(
             f"/clinics/{clinic['id']}/deliveries",
             json={"item_id": clinic[item], "lot_number": lot, "expires_on": str(date.today() + timedelta(days=400)),
@@ -130,7 +130,7 @@ async def receive(inventory: httpx.AsyncClient, clinic: dict[str, Any], item: st
 async def book(booking: httpx.AsyncClient, clinic: dict[str, Any], hour: int) -> dict[str, Any]:
     day = weekday(7)
     starts_at = datetime(day.year, day.month, day.day, hour, tzinfo=ZONE).isoformat()
-    return await ok(
+    return ok(
         await booking.post(
             "/appointments",
             json={
