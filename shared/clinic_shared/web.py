@@ -8,7 +8,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import swagger_ui_bundle
 from fastapi import APIRouter, FastAPI, Request
@@ -17,7 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -267,3 +268,24 @@ class RequestModel(BaseModel):
     @classmethod
     def _refuse_nul(cls, data: Any) -> Any:
         return _without_nul(data)
+
+
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2200, 12, 31)
+
+
+def _sane_day(value: date) -> date:
+    # PostgreSQL stores its extreme dates as +-infinity, which round-trip as strings, not dates, and a
+    # time near year 1 or 9999 overflows once moved to UTC: anything a clinic can mean lies well inside.
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"give a date between {EARLIEST_DAY} and {LATEST_DAY}")
+    return value
+
+
+def _sane_moment(value: datetime) -> datetime:
+    _sane_day(value.date())
+    return value
+
+
+# Dates and times of request bodies and queries, bounded to what a clinic can mean (else a 422).
+SaneDate = Annotated[date, AfterValidator(_sane_day)]
+SaneDatetime = Annotated[AwareDatetime, AfterValidator(_sane_moment)]

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import date, datetime
 from typing import Annotated, TypeVar
 from uuid import UUID
 
 import jwt
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, AwareDatetime
 
 from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Actor, Appointment
@@ -106,26 +104,6 @@ def actor_for(caller: ManageGrant | Principal, appointment: Appointment, *, staf
         raise Forbidden(f"requires one of: {', '.join(sorted(staff))}")
     caller.ensure_clinic(appointment.clinic_id)
     return "staff"
-
-
-EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2200, 12, 31)
-
-
-def _sane_day(value: date) -> date:
-    # PostgreSQL stores its extreme dates as +-infinity, which round-trip as strings, not dates:
-    # anything a clinic can mean lies well inside these bounds ("no expiry" included).
-    if not EARLIEST_DAY <= value <= LATEST_DAY:
-        raise ValueError(f"give a date between {EARLIEST_DAY} and {LATEST_DAY}")
-    return value
-
-
-def _sane_moment(value: datetime) -> datetime:
-    _sane_day(value.date())
-    return value
-
-
-SaneDate = Annotated[date, AfterValidator(_sane_day)]
-SaneDatetime = Annotated[AwareDatetime, AfterValidator(_sane_moment)]
 
 
 class Strict(RequestModel):

@@ -9,21 +9,11 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from booking.api.clinics import OpeningHoursIn
-from booking.api.common import (
-    Admin,
-    ClinicEditor,
-    ClinicId,
-    PractitionerId,
-    SaneDate,
-    SaneDatetime,
-    Staff,
-    Strict,
-    UnitOfWork,
-)
+from booking.api.common import Admin, ClinicEditor, ClinicId, PractitionerId, Staff, Strict, UnitOfWork
 from booking.domain.staff import Practitioner, Profession, TreatmentKind
 from booking.service import setup as service
 from clinic_shared.auth import Forbidden
-from clinic_shared.web import ERROR_RESPONSES, error_response
+from clinic_shared.web import ERROR_RESPONSES, SaneDate, SaneDatetime, error_response
 
 router = APIRouter(prefix="/practitioners", tags=["practitioners"], responses=ERROR_RESPONSES)
 UNKNOWN: dict[int | str, dict[str, Any]] = {404: error_response("Unknown practitioner or clinic")}

@@ -7,12 +7,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from booking.api.common import ClinicId, SaneDate, Staff, UnitOfWork
+from booking.api.common import ClinicId, Staff, UnitOfWork
 from booking.api.visits import AppointmentOut
 from booking.domain.appointments import Status
 from booking.service import schedules as service
 from clinic_shared.pagination import Page, PageParams
-from clinic_shared.web import ERROR_RESPONSES, error_response
+from clinic_shared.web import ERROR_RESPONSES, SaneDate, error_response
 
 router = APIRouter(prefix="/clinics/{clinic_id}", tags=["staff views"], responses=ERROR_RESPONSES)
 

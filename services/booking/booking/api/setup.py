@@ -9,13 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field, StrictInt
 
-from booking.api.common import ClinicEditor, ClinicId, SaneDate, Strict, UnitOfWork
+from booking.api.common import ClinicEditor, ClinicId, Strict, UnitOfWork
 from booking.domain.areas import Area
 from booking.domain.resources import Closure, Resource
 from booking.domain.treatments import Treatment
 from booking.service import setup as service
 from clinic_shared.errors import NotFound
-from clinic_shared.web import ERROR_RESPONSES, error_response
+from clinic_shared.web import ERROR_RESPONSES, SaneDate, error_response
 
 router = APIRouter(prefix="/clinics/{clinic_id}", tags=["clinic set-up"], responses=ERROR_RESPONSES)
 UNKNOWN_CLINIC: dict[int | str, dict[str, Any]] = {404: error_response("Unknown clinic")}

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field, StrictBool
 from booking.api.common import (
     BookingCaller,
     ClinicId,
-    SaneDate,
     Settings,
     Staff,
     Strict,
@@ -32,7 +31,7 @@ from clinic_shared.auth import STAFF_ROLES, Forbidden, Principal, Role
 from clinic_shared.manage_links import ManageGrant, WaitlistGrant
 from clinic_shared.pagination import Page, PageParams
 from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
-from clinic_shared.web import ERROR_RESPONSES, error_response
+from clinic_shared.web import ERROR_RESPONSES, SaneDate, error_response
 
 router = APIRouter(tags=["waitlist"], responses=ERROR_RESPONSES)
 EntryId = Annotated[UUID, Path(description="the waitlist entry's id")]

@@ -310,7 +310,10 @@ class KitRepository:
         return kits
 
     async def replace(self, *, clinic_id: UUID | None, area: Area, lines: Sequence[KitLine]) -> None:
-        """A clinic's own kit for an area (or, with no clinic, the chain's default)."""
+        """A clinic's own kit for an area (or, with no clinic, the chain's default). Two replacements of
+        the same kit take turns (the last wins) rather than collide on its lines' keys."""
+        kit = f"kit:{clinic_id or 'default'}:{area}"
+        await self._session.execute(select(func.pg_advisory_xact_lock(func.hashtext(kit))))
         if clinic_id is None:
             await self._session.execute(delete(default_kit_lines).where(default_kit_lines.c.area == area))
             await self._session.execute(

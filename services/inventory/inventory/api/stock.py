@@ -11,10 +11,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
+from clinic_shared.errors import InvalidInput
 from clinic_shared.pagination import Page, PageParams
-from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
+from clinic_shared.web import ERROR_RESPONSES, RequestModel, SaneDate, SaneDatetime, error_response
 from inventory.api.common import (
     CLINIC,
     ClinicId,
@@ -48,14 +49,14 @@ class DeliveryIn(RequestModel):
         default=None, min_length=1, max_length=200, examples=["(01)09506000134352(17)281231(10)ABC123"]
     )
 
-    @model_validator(mode="after")
-    def _fields_or_barcode(self) -> Self:
-        typed = (self.item_id, self.lot_number, self.expires_on)
-        if self.barcode is None and any(value is None for value in typed):
-            raise ValueError("give item_id, lot_number and expires_on, or a barcode")
-        if self.barcode is not None and any(value is not None for value in typed):
-            raise ValueError("give a barcode or the typed fields, not both")
-        return self
+    def source(self) -> None:
+        """The typed fields or a barcode, not both and not half: a clear 422 naming what is missing."""
+        typed = {"item_id": self.item_id, "lot_number": self.lot_number, "expires_on": self.expires_on}
+        if self.barcode is not None and any(value is not None for value in typed.values()):
+            raise InvalidInput("give a barcode or the typed fields, not both", field="barcode")
+        missing = [name for name, value in typed.items() if value is None]
+        if self.barcode is None and missing:
+            raise InvalidInput(f"give {', '.join(missing)} (or scan the barcode instead)", field=missing[0])
 
 
 class LotOut(BaseModel):
@@ -89,6 +90,7 @@ async def receive(
     """Adds to the clinic's lot (created on its first delivery) and writes the ledger entry. Managers
     of the clinic and admins."""
     principal.ensure_clinic(clinic_id)
+    body.source()
     lot = await service.receive(
         uow,
         service.Delivery(
@@ -114,8 +116,8 @@ async def clinic_stock(
     principal: Staff,
     page: PageParams,
     item_id: Annotated[UUID | None, Query()] = None,
-    lot_number: Annotated[str | None, Query(max_length=20)] = None,
-    expiring_before: Annotated[date | None, Query(description="only lots expiring before this date")] = None,
+    lot_number: Annotated[str | None, Query(min_length=1, max_length=20, pattern=r"^[!-~]+$")] = None,
+    expiring_before: Annotated[SaneDate | None, Query(description="only lots expiring before this date")] = None,
 ) -> Page[LotOut]:
     principal.ensure_clinic(clinic_id)
     lots = await service.stock(
@@ -177,8 +179,8 @@ async def clinic_ledger(
     item_id: Annotated[UUID | None, Query()] = None,
     appointment_id: Annotated[UUID | None, Query()] = None,
     reason: Annotated[list[LedgerReason] | None, Query(description="any of these (repeatable)")] = None,
-    since: Annotated[AwareDatetime | None, Query()] = None,
-    until: Annotated[AwareDatetime | None, Query()] = None,
+    since: Annotated[SaneDatetime | None, Query()] = None,
+    until: Annotated[SaneDatetime | None, Query()] = None,
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="entries after this id (keyset pagination)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Annotated[Literal["json", "csv"], Query()] = "json",

@@ -112,7 +112,8 @@ async def test_bad_deliveries_are_refused_with_the_field_named_and_nothing_writt
         ({"item_id": clinic.cream, "lot_number": "LC-5", "expires_on": str(LATER), "quantity": "0"}, 422, "quantity"),
         ({"item_id": clinic.cream, "lot_number": "LC-6", "expires_on": str(LATER), "quantity": "-3"}, 422, "quantity"),
         ({"item_id": clinic.cream, "lot_number": "LC-7", "expires_on": str(LATER), "quantity": True}, 422, "quantity"),
-        ({"lot_number": "LC-8", "expires_on": str(LATER)}, 422, "body"),
+        ({"lot_number": "LC-8", "expires_on": str(LATER)}, 422, "item_id"),
+        ({"item_id": clinic.cream, "barcode": "(01)09506000134352(17)281231(10)ABC123"}, 422, "barcode"),
     ]  # fmt: skip
     for body, status, field in cases:
         response = await inventory.post(
@@ -239,3 +240,36 @@ async def test_kits_fall_back_to_the_chains_default_per_area(
     valid = [{"item_id": clinic.cream, "quantity": "1"}]
     not_admin = await inventory.put("/kits/defaults/face", json=valid, headers=clinic.manager)
     assert not_admin.status_code == 403, "the chain's default kit is the admins'"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("ledger?since=0001-01-01T00:00:00%2B05:00", "since"),
+        ("ledger?until=9999-12-31T23:59:59-05:00", "until"),
+        ("stock?lot_number=A%00B", "lot_number"),
+        ("stock?expiring_before=0001-01-01", "expiring_before"),
+    ],
+)
+async def test_out_of_range_times_and_unprintable_lot_numbers_are_a_clear_422(
+    query: str, field: str, inventory: httpx.AsyncClient, new_clinic: NewClinic
+) -> None:
+    clinic = await new_clinic()
+    answer = await inventory.get(f"/clinics/{clinic.id}/{query}", headers=clinic.manager)
+    assert answer.status_code == 422, answer.text
+    assert field in (answer.json().get("field") or "")
+
+
+async def test_a_kit_saved_by_several_managers_at_once_answers_each_and_keeps_one_version(
+    inventory: httpx.AsyncClient, new_clinic: NewClinic
+) -> None:
+    clinic = await new_clinic()
+    versions = [[{"item_id": clinic.cream, "quantity": str(grams)}] for grams in range(1, 7)]
+
+    answers = await asyncio.gather(
+        *(inventory.put(f"/clinics/{clinic.id}/kits/neck", json=kit, headers=clinic.manager) for kit in versions)
+    )
+
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers if a.status_code != 200]
+    neck = (await inventory.get(f"/clinics/{clinic.id}/kits", headers=clinic.manager)).json()["kits"]["neck"]
+    assert neck in [[{"item_id": clinic.cream, "quantity": f"{grams}.000"}] for grams in range(1, 7)], neck
