@@ -11,12 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from clinic_shared.web import ERROR_RESPONSES, RequestModel
-from inventory.api.common import (
-    CLINIC,
-    ClinicId,
-    Manager,
-    UnitOfWork,
-)
+from inventory.api.common import CLINIC, ClinicId, ClinicManager, UnitOfWork
 from inventory.domain.forecast import first_shortfall
 from inventory.service import alerts, movements
 
@@ -30,10 +25,9 @@ class ReorderPointIn(RequestModel):
 @router.put("/clinics/{clinic_id}/reorder-points/{item_id}", summary="Set an item's reorder point",
             tags=["alerts"], responses=CLINIC)  # fmt: skip
 async def set_reorder_point(
-    clinic_id: ClinicId, item_id: UUID, body: ReorderPointIn, uow: UnitOfWork, principal: Manager
+    clinic_id: ClinicId, item_id: UUID, body: ReorderPointIn, uow: UnitOfWork, principal: ClinicManager
 ) -> ReorderPointIn:
     """`stock low` goes out once each time the clinic's available stock of the item falls below it."""
-    principal.ensure_clinic(clinic_id)
     await movements.set_reorder_point(uow, clinic_id=clinic_id, item_id=item_id, level=body.level)
     return body
 
@@ -56,12 +50,11 @@ class ItemForecastOut(BaseModel):
 async def clinic_forecast(
     clinic_id: ClinicId,
     uow: UnitOfWork,
-    principal: Manager,
+    principal: ClinicManager,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
 ) -> list[ItemForecastOut]:
     """Per item and day: what is still usable that day against the kits reserved for visits from
     that day on; `first_shortfall` is the first day the second exceeds the first."""
-    principal.ensure_clinic(clinic_id)
     projection = await alerts.forecast(uow, clinic_id=clinic_id, days=days)
     return [
         ItemForecastOut(

@@ -13,9 +13,9 @@ from inventory.api.common import (
     CLINIC,
     Admin,
     ClinicId,
-    Manager,
+    ClinicManager,
+    ClinicStaff,
     Quantity,
-    Staff,
     UnitOfWork,
 )
 from inventory.domain.kits import Area, KitLine
@@ -46,9 +46,8 @@ def _kits_out(kits: dict[Area, list[KitLine]]) -> KitsOut:
 
 
 @router.get("/clinics/{clinic_id}/kits", summary="The clinic's kits", tags=["kits"], responses=CLINIC)
-async def clinic_kits(clinic_id: ClinicId, uow: UnitOfWork, principal: Staff) -> KitsOut:
+async def clinic_kits(clinic_id: ClinicId, uow: UnitOfWork, principal: ClinicStaff) -> KitsOut:
     """Per area, the clinic's own kit where it has one, else the chain's default."""
-    principal.ensure_clinic(clinic_id)
     return _kits_out(await service.kits(uow, clinic_id=clinic_id))
 
 
@@ -59,10 +58,9 @@ async def set_clinic_kit(
     area: Area,
     body: Annotated[list[KitLineIn], Field(max_length=20)],
     uow: UnitOfWork,
-    principal: Manager,
+    principal: ClinicManager,
 ) -> KitsOut:
     """Replaces the clinic's kit for the area; an empty list goes back to the chain's default."""
-    principal.ensure_clinic(clinic_id)
     lines = [KitLine(item_id=line.item_id, quantity=line.quantity) for line in body]
     return _kits_out(await service.set_kit(uow, clinic_id=clinic_id, area=area, lines=lines))
 

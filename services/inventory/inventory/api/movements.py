@@ -13,13 +13,7 @@ from pydantic import BaseModel, Field
 from clinic_shared.pagination import Page, PageParams
 from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
 from inventory.adapters.movements import Transfer
-from inventory.api.common import (
-    CLINIC,
-    ClinicId,
-    Manager,
-    Quantity,
-    UnitOfWork,
-)
+from inventory.api.common import CLINIC, ClinicId, ClinicManager, Quantity, UnitOfWork
 from inventory.api.stock import LotOut
 from inventory.domain.stock import (
     AdjustmentReason,
@@ -46,10 +40,9 @@ class AdjustmentIn(RequestModel):
     tags=["managing stock"],
     responses={**CLINIC, 409: error_response("Would go below what is reserved for booked visits")},
 )
-async def adjust(clinic_id: ClinicId, body: AdjustmentIn, uow: UnitOfWork, principal: Manager) -> LotOut:
+async def adjust(clinic_id: ClinicId, body: AdjustmentIn, uow: UnitOfWork, principal: ClinicManager) -> LotOut:
     """Damaged packaging, dropped or contaminated, opened but unused, expired disposal, count
     correction. Never below zero (422) or below what is reserved (409)."""
-    principal.ensure_clinic(clinic_id)
     lot = await movements.adjust(
         uow, clinic_id=clinic_id, lot_id=body.lot_id, change=body.change, reason=body.reason, actor=principal.subject
     )
@@ -67,10 +60,9 @@ class CountIn(RequestModel):
 
 @router.post("/clinics/{clinic_id}/counts", summary="Submit a stock count", tags=["managing stock"],
              responses={**CLINIC, 409: error_response("A count below what is reserved")})  # fmt: skip
-async def submit_count(clinic_id: ClinicId, body: CountIn, uow: UnitOfWork, principal: Manager) -> list[LotOut]:
+async def submit_count(clinic_id: ClinicId, body: CountIn, uow: UnitOfWork, principal: ClinicManager) -> list[LotOut]:
     """Counted quantities per lot; every variance becomes a `count_correction` in the ledger. All
     lines or none."""
-    principal.ensure_clinic(clinic_id)
     lots = await movements.count(
         uow,
         clinic_id=clinic_id,
@@ -112,9 +104,10 @@ class TransferOut(BaseModel):
     tags=["managing stock"],
     responses={**CLINIC, 409: error_response("Would go below what is reserved for booked visits")},
 )
-async def send_transfer(clinic_id: ClinicId, body: TransferIn, uow: UnitOfWork, principal: Manager) -> TransferOut:
+async def send_transfer(
+    clinic_id: ClinicId, body: TransferIn, uow: UnitOfWork, principal: ClinicManager
+) -> TransferOut:
     """Leaves this clinic's stock now; in transit until the other clinic receives it."""
-    principal.ensure_clinic(clinic_id)
     transfer = await movements.send_transfer(
         uow, from_clinic_id=clinic_id, to_clinic_id=body.to_clinic_id, lot_id=body.lot_id, quantity=body.quantity,
         actor=principal.subject,
@@ -124,8 +117,7 @@ async def send_transfer(clinic_id: ClinicId, body: TransferIn, uow: UnitOfWork, 
 
 @router.post("/clinics/{clinic_id}/transfers/{transfer_id}/receive", summary="Receive a transfer",
              tags=["managing stock"], responses={**CLINIC, 409: error_response("Received already")})  # fmt: skip
-async def receive_transfer(clinic_id: ClinicId, transfer_id: UUID, uow: UnitOfWork, principal: Manager) -> LotOut:
-    principal.ensure_clinic(clinic_id)
+async def receive_transfer(clinic_id: ClinicId, transfer_id: UUID, uow: UnitOfWork, principal: ClinicManager) -> LotOut:
     lot = await movements.receive_transfer(uow, transfer_id=transfer_id, clinic_id=clinic_id, actor=principal.subject)
     return LotOut.of(lot)
 
@@ -135,11 +127,10 @@ async def receive_transfer(clinic_id: ClinicId, transfer_id: UUID, uow: UnitOfWo
 async def clinic_transfers(
     clinic_id: ClinicId,
     uow: UnitOfWork,
-    principal: Manager,
+    principal: ClinicManager,
     page: PageParams,
     status: Annotated[Literal["in_transit", "received"] | None, Query()] = None,
 ) -> Page[TransferOut]:
-    principal.ensure_clinic(clinic_id)
     transfers = await movements.list_transfers(uow, clinic_id=clinic_id, status=status, offset=page.offset,
                                                limit=page.fetch)  # fmt: skip
     return Page[TransferOut].of([TransferOut.of(t) for t in transfers], page)

@@ -19,10 +19,10 @@ from clinic_shared.web import ERROR_RESPONSES, RequestModel, SaneDate, SaneDatet
 from inventory.api.common import (
     CLINIC,
     ClinicId,
-    Manager,
+    ClinicManager,
+    ClinicStaff,
     Quantity,
     Settings,
-    Staff,
     UnitOfWork,
 )
 from inventory.domain.stock import (
@@ -85,11 +85,10 @@ class LotOut(BaseModel):
                422: error_response("Expired or expiring within the margin, bad barcode; `field` names it")},
 )  # fmt: skip
 async def receive(
-    clinic_id: ClinicId, body: DeliveryIn, uow: UnitOfWork, principal: Manager, configured: Settings
+    clinic_id: ClinicId, body: DeliveryIn, uow: UnitOfWork, principal: ClinicManager, configured: Settings
 ) -> LotOut:
     """Adds to the clinic's lot (created on its first delivery) and writes the ledger entry. Managers
     of the clinic and admins."""
-    principal.ensure_clinic(clinic_id)
     body.source()
     lot = await service.receive(
         uow,
@@ -113,13 +112,12 @@ async def receive(
 async def clinic_stock(
     clinic_id: ClinicId,
     uow: UnitOfWork,
-    principal: Staff,
+    principal: ClinicStaff,
     page: PageParams,
     item_id: Annotated[UUID | None, Query()] = None,
     lot_number: Annotated[str | None, Query(min_length=1, max_length=20, pattern=r"^[!-~]+$")] = None,
     expiring_before: Annotated[SaneDate | None, Query(description="only lots expiring before this date")] = None,
 ) -> Page[LotOut]:
-    principal.ensure_clinic(clinic_id)
     lots = await service.stock(
         uow,
         clinic_id=clinic_id,
@@ -175,7 +173,7 @@ def _spreadsheet_safe(row: dict[str, Any]) -> dict[str, Any]:
 async def clinic_ledger(
     clinic_id: ClinicId,
     uow: UnitOfWork,
-    principal: Manager,
+    principal: ClinicManager,
     item_id: Annotated[UUID | None, Query()] = None,
     appointment_id: Annotated[UUID | None, Query()] = None,
     reason: Annotated[list[LedgerReason] | None, Query(description="any of these (repeatable)")] = None,
@@ -188,7 +186,6 @@ async def clinic_ledger(
     """Every change of the clinic's stock, oldest first: who, when, why and which appointment. Pages
     by `after` (the last id seen): the JSON answer's `next_after`, or the CSV's `X-Next-After`
     header. In CSV, text a person typed that starts like a formula is written with a leading `'`."""
-    principal.ensure_clinic(clinic_id)
     rows = await service.ledger(
         uow,
         clinic_id=clinic_id,

@@ -11,12 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
-from inventory.api.common import (
-    CLINIC,
-    ClinicId,
-    Staff,
-    UnitOfWork,
-)
+from inventory.api.common import CLINIC, ClinicId, ClinicStaff, UnitOfWork
 from inventory.domain.tubes import OpenedTube
 from inventory.service import tubes
 
@@ -49,10 +44,9 @@ class TubeUseIn(RequestModel):
     tags=["managing stock"],
     responses={**CLINIC, 409: error_response("Every tube of the lot is reserved")},
 )
-async def open_tube(clinic_id: ClinicId, lot_id: UUID, uow: UnitOfWork, principal: Staff) -> OpenedTubeOut:
+async def open_tube(clinic_id: ClinicId, lot_id: UUID, uow: UnitOfWork, principal: ClinicStaff) -> OpenedTubeOut:
     """One tube leaves the lot's stock and is tracked by the grams left in it (numbing cream counted
     in tubes)."""
-    principal.ensure_clinic(clinic_id)
     tube = await tubes.open_tube(
         uow, clinic_id=clinic_id, lot_id=lot_id, actor=principal.subject, now=datetime.now(UTC)
     )
@@ -62,14 +56,12 @@ async def open_tube(clinic_id: ClinicId, lot_id: UUID, uow: UnitOfWork, principa
 @router.post("/clinics/{clinic_id}/opened-tubes/{tube_id}/use", summary="Take grams from an opened tube",
              tags=["managing stock"], responses={**CLINIC, 409: error_response("Not that much left")})  # fmt: skip
 async def use_tube(
-    clinic_id: ClinicId, tube_id: UUID, body: TubeUseIn, uow: UnitOfWork, principal: Staff
+    clinic_id: ClinicId, tube_id: UUID, body: TubeUseIn, uow: UnitOfWork, principal: ClinicStaff
 ) -> OpenedTubeOut:
-    principal.ensure_clinic(clinic_id)
     return OpenedTubeOut.of(await tubes.use(uow, clinic_id=clinic_id, tube_id=tube_id, grams=body.grams))
 
 
 @router.get("/clinics/{clinic_id}/opened-tubes", summary="Opened tubes and the grams left",
             tags=["managing stock"], responses=CLINIC)  # fmt: skip
-async def opened(clinic_id: ClinicId, uow: UnitOfWork, principal: Staff) -> list[OpenedTubeOut]:
-    principal.ensure_clinic(clinic_id)
+async def opened(clinic_id: ClinicId, uow: UnitOfWork, principal: ClinicStaff) -> list[OpenedTubeOut]:
     return [OpenedTubeOut.of(tube) for tube in await tubes.open_tubes(uow, clinic_id=clinic_id)]
