@@ -18,5 +18,5 @@ class InventorySettings(ServiceSettings):
     receiving_expiry_margin_days: int = Field(default=30, ge=0, le=365)
     # `lot expiring` goes out for lots with stock expiring within this many days.
     expiry_warning_days: int = Field(default=30, ge=1, le=365)
-    # How far ahead the forecast and the shortfall job look.
+    # How far ahead the shortfall job looks (GET /forecast takes its own `days`, 30 by default).
     forecast_days: int = Field(default=60, ge=1, le=365)

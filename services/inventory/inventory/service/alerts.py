@@ -1,4 +1,4 @@
-"""Alerts and foresight for clinic managers: `stock low` once per dip below a reorder point, a daily
+"""Alerts and foresight for clinic managers: `stock low` once per dip below a reorder point, an hourly
 sweep for lots about to expire, and projected shortfalls of reserved kits against usable stock."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def announce_low_stock(
 
 
 async def sweep_expiring(session_factory: SessionFactory, settings: InventorySettings) -> None:
-    """Worker job (daily, and safe to run more often): `lot expiring` once per lot with stock that
+    """Worker job (hourly, and safe to run more often): `lot expiring` once per lot with stock that
     expires within the configured number of days."""
     before = datetime.now(UTC).date() + timedelta(days=settings.expiry_warning_days)
     async with InventoryUnitOfWork(session_factory, producer=settings.service_name) as uow:
