@@ -21,7 +21,7 @@ from inventory.service import movements, stock
 
 CARTRIDGE = Item.define(
     name="Sterile cartridge, 12-pin", kind="cartridge", unit="each", needle_configuration="12-pin",
-    fits_device_models=("Pen 4",), gtin="09506000134352",  # the README's barcode example scans as this item
+    fits_device_models=("Pen 4",),
 )  # fmt: skip
 NANO = Item.define(
     name="Sterile cartridge, nano", kind="cartridge", unit="each", needle_configuration="nano",
