@@ -151,8 +151,11 @@ class OutboxRelay:
                     await asyncio.sleep(min(0.5 * 2**failures, 10.0))
                     continue
                 if claimed < self._batch_size:
+                    # asyncio.timeout, not wait_for: on Python 3.11, wait_for loses a cancellation that
+                    # arrives as the event is set, and the worker's shutdown then waits for ever.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+                        async with asyncio.timeout(self._poll_interval_s):
+                            await self._wake.wait()
         finally:
             self.running = False
             listener.cancel()

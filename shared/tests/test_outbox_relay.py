@@ -69,6 +69,21 @@ async def test_a_notify_arriving_while_the_relay_publishes_is_not_lost(harness: 
     assert time.monotonic() - started < 2, "the NOTIFY that came during publishing was dropped"
 
 
+async def test_a_relay_cancelled_as_it_is_woken_stops(harness: Harness) -> None:
+    """A worker's shutdown cancels the relay; a NOTIFY landing in the same moment must not swallow the
+    cancellation (it did with asyncio.wait_for on Python 3.11, and the test run hung at teardown)."""
+    relay = harness.relay(poll_interval_s=30)
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.5)  # idle, waiting to be woken
+
+    relay._wake.set()
+    task.cancel()
+
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert done, "the relay went on running after it was cancelled"
+    assert task.cancelled()
+
+
 async def test_relay_polls_when_no_notification_arrives(harness: Harness) -> None:
     observer = await harness.observer()
     async with harness.engine.begin() as connection:
