@@ -94,3 +94,16 @@ def violated_constraint(error: DBAPIError) -> str | None:
     """Name of the constraint a failed statement violated, for repositories to turn into domain errors."""
     cause = error.orig.__cause__ if error.orig is not None else None
     return getattr(cause, "constraint_name", None)
+
+
+# Failures that say "another transaction got in the way", not "this request is wrong": PostgreSQL rolled
+# the whole transaction back, and the same work tried again from the start can succeed.
+TRANSIENT_SQLSTATES = {"40P01": "deadlock_detected", "40001": "serialization_failure"}
+
+
+def transient_conflict(error: BaseException) -> str | None:
+    """The condition name if `error` is a deadlock or serialization failure, else None."""
+    if not isinstance(error, DBAPIError) or error.orig is None:
+        return None
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig.__cause__, "sqlstate", None)
+    return TRANSIENT_SQLSTATES.get(sqlstate) if isinstance(sqlstate, str) else None

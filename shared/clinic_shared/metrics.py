@@ -11,6 +11,12 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+HTTP_UNHANDLED = Counter(
+    "http_unhandled_errors_total", "Requests that ended in an unhandled exception (answered 500)", ["service"]
+)
+TRANSACTIONS_RETRIED = Counter(
+    "transactions_retried_total", "Requests run again after a deadlock or serialization failure", ["service", "reason"]
+)
 EVENTS_PUBLISHED = Counter("events_published_total", "Events confirmed by the broker", ["service", "routing_key"])
 EVENTS_CONSUMED = Counter(
     "events_consumed_total", "Events handled and acknowledged", ["service", "consumer", "outcome"]

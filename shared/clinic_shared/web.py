@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import time
 import uuid
@@ -26,9 +28,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinic_shared import context
 from clinic_shared.auth import Forbidden, IdentityProviderUnavailable, NotAuthenticated
+from clinic_shared.db import transient_conflict
 from clinic_shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from clinic_shared.logging import get_logger
-from clinic_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from clinic_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, HTTP_UNHANDLED, TRANSACTIONS_RETRIED
 from clinic_shared.outbox import export_lag_metrics
 from clinic_shared.ratelimit import TooManyRequests
 
@@ -100,6 +103,11 @@ class RequestContextMiddleware:
         with context.bound(correlation_id=request_id, traceparent=traceparent):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception:
+                # Answered 500 by Starlette; counted so that a test run (or an alert) sees every one.
+                HTTP_UNHANDLED.labels(self.service).inc()
+                log.exception("http_unhandled_error", method=scope["method"], path=scope["path"])
+                raise
             finally:
                 elapsed = time.perf_counter() - started
                 route = getattr(scope.get("route"), "path", "unmatched")
@@ -107,6 +115,55 @@ class RequestContextMiddleware:
                 HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
                 HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
                 log.info("http_request", method=method, route=route, status=status, ms=round(elapsed * 1000, 2))
+
+
+class TransactionRetryMiddleware:
+    """Runs a request again from the start when its transaction lost a deadlock or a serialization
+    conflict to a concurrent one. PostgreSQL rolled that transaction back whole, so nothing of the first
+    attempt is left, and the caller gets the answer a calmer moment would have given (a 201, or a 409
+    naming what was taken) instead of a 500. Only while nothing has been sent; the request body is
+    replayed as the first attempt read it. Use cases take their locks in one order where they can;
+    this covers the waits that cannot be ordered (two exclusion-constraint checks waiting on each other)."""
+
+    def __init__(self, app: ASGIApp, *, service: str, attempts: int = 4) -> None:
+        self.app = app
+        self.service = service
+        self.attempts = attempts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received: list[Message] = []
+        started = False
+
+        async def recording(message_source: Receive = receive) -> Message:
+            message = await message_source()
+            received.append(message)
+            return message
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        for attempt in range(1, self.attempts + 1):
+            replay = iter(list(received))
+
+            async def replaying(replay: Any = replay) -> Message:
+                return next(replay, None) or await recording()
+
+            try:
+                await self.app(scope, replaying, watching)
+                return
+            except Exception as error:
+                reason = transient_conflict(error)
+                if reason is None or started or attempt == self.attempts:
+                    raise
+                TRANSACTIONS_RETRIED.labels(self.service, reason).inc()
+                log.warning("transaction_retried", reason=reason, attempt=attempt, route=scope["path"])
+                # A short random pause, so the transactions that collided do not collide again in step.
+                await asyncio.sleep(random.uniform(0.005, 0.02 * attempt))  # noqa: S311
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -236,6 +293,8 @@ def build_app(
             await engine.dispose()
 
     app = FastAPI(title=title, description=description, version=version, docs_url=None, redoc_url=None, lifespan=run)
+    # The last added runs first: the request context wraps every attempt of a retried transaction.
+    app.add_middleware(TransactionRetryMiddleware, service=service)
     app.add_middleware(RequestContextMiddleware, service=service)
     install_error_handlers(app, error_status)
     app.include_router(health_router(service=service, engine=engine, checks=readiness))
