@@ -23,10 +23,14 @@ from sqlalchemy.engine import make_url
 
 from clinic_shared import auth
 from clinic_shared.db import asyncpg_dsn
+from clinic_shared.logging import configure_logging
 from clinic_shared.migrations import upgrade
 from clinic_shared.runtime import ServiceDefinition, discover_services, topology_of
 from clinic_shared.settings import ServiceSettings
 from clinic_shared.testing.dependencies import POSTGRES, RABBITMQ, DependencyMissing, provided
+from clinic_shared.testing.unhandled import expect_unhandled_errors, pytest_sessionfinish
+
+__all__ = ["expect_unhandled_errors", "pytest_sessionfinish"]
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -120,6 +124,12 @@ class TestEnvironment:
                 await connection.execute(statement)
         finally:
             await connection.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The services' logs as in production (JSON lines, plain tracebacks). Left unconfigured, structlog
+    # draws every traceback with its local variables through rich: seconds per exception.
+    configure_logging(service="tests", level="WARNING")
 
 
 @pytest.fixture(scope="session")

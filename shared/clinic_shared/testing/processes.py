@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from clinic_shared.testing.messaging import eventually
+from clinic_shared.testing.unhandled import RECORD
 
 BIN = Path(sys.executable).parent
 
@@ -47,6 +48,7 @@ class ServiceProcess:
 def start(script: str, *, port: int, env: Mapping[str, str], logs: Path) -> ServiceProcess:
     """Run console script `script` (e.g. `booking-api`) from this virtualenv, logging to `logs`."""
     log = logs / f"{script}.log"
+    RECORD.service_logs.append(log)  # read at the end of the run for unhandled errors
     with log.open("wb") as output:
         # Our own console script from this virtualenv, no shell and no outside input.
         popen = subprocess.Popen([BIN / script], env=dict(env), stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
