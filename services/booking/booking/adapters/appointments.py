@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.adapters.tables import SLOT_CONSTRAINTS, appointments, courses
+from booking.adapters.tables import SLOT_CONSTRAINTS, SLOT_PERIODS, appointments, courses
 from booking.availability import Allocation
 from booking.domain.appointments import HOLDING, Appointment, AppointmentNotFound, LotUsed, SlotTaken, Status
 from booking.domain.courses import Course, CourseNotFound
@@ -47,6 +47,10 @@ class CourseChangedConcurrently(Conflict):
 # DO NOTHING with no conflict target also yields to the exclusion constraints (PostgreSQL 15), so a
 # taken time leaves the transaction usable without a SAVEPOINT / RELEASE pair around every insert.
 _HOLD = pg_insert(appointments).on_conflict_do_nothing().returning(appointments.c.id)
+# A refused hold is tried again only when the visit in its way was gone by the time we looked.
+HOLD_ATTEMPTS = 3
+# The statuses under which `uq_appointments_course_session` (migration 0005) keeps a session number taken.
+COURSE_SESSION_HOLDING = ("requested", "confirmed", "checked_in", "completed")
 
 
 class AppointmentRepository:
@@ -54,17 +58,55 @@ class AppointmentRepository:
         self._session = session
 
     async def hold(self, appointment: Appointment) -> None:
-        """Insert the visit; the transaction stays usable when the time is taken."""
+        """Insert the visit; the transaction stays usable when the time is taken.
+
+        A refusal is explained by reading which resource is taken, not by inserting again where the
+        error would name the constraint: a plain insert waits for every concurrent visit still
+        undecided on that time, and two such waits in opposite directions are a deadlock, which is
+        what 200 patients racing for one time produced. The speculative insert never waits that way."""
         row = _row(appointment)
-        try:
+        for _ in range(HOLD_ATTEMPTS):
             if (await self._session.execute(_HOLD, row)).first() is not None:
                 return
-            # Refused (rare): insert again where the error names the constraint, in a savepoint. If
-            # the clash is gone by now (that visit was cancelled), this holds the time after all.
-            async with self._session.begin_nested():
-                await self._session.execute(insert(appointments), row)
-        except IntegrityError as error:
-            raise _slot_taken(error, appointment) from error
+            resource = await self._taken_resource(appointment)
+            if resource is not None:
+                raise SlotTakenBy(
+                    f"the {resource} is no longer free at this time",
+                    resource=resource,
+                    resource_id=getattr(appointment.allocation, f"{resource}_id"),
+                )
+            if appointment.course_id is not None and await self._session_taken(appointment):
+                raise CourseChangedConcurrently("another session of this course was booked meanwhile; reload it")
+            # Neither: the visit in the way let go of the time (it was cancelled) as we looked. Again.
+        raise SlotTaken("this time is no longer free", field="starts_at")
+
+    async def _taken_resource(self, appointment: Appointment) -> str | None:
+        """The first of the visit's resources that a holding visit occupies in the same period."""
+        mine = _row(appointment)
+        clashes = [
+            select(literal(resource).label("resource")).where(
+                appointments.c.status.in_(HOLDING),
+                resource_id == mine[resource_id.key],
+                func.tstzrange(start, end, "[)").op("&&")(func.tstzrange(mine[start.key], mine[end.key], "[)")),
+            )
+            for resource, (resource_id, start, end) in SLOT_PERIODS.items()
+        ]
+        return (await self._session.execute(union_all(*clashes).limit(1))).scalar()
+
+    async def _session_taken(self, appointment: Appointment) -> bool:
+        taken = select(appointments.c.id).where(
+            appointments.c.course_id == appointment.course_id,
+            appointments.c.session_number == appointment.session_number,
+            appointments.c.status.in_(COURSE_SESSION_HOLDING),
+        )
+        return (await self._session.execute(taken.limit(1))).first() is not None
+
+    async def lock_moves(self, clinic_id: UUID) -> None:
+        """Take the clinic's lock for moving visits until the transaction ends. Moves onto one time
+        then run one after another, each seeing the last; without it their updates check the exclusion
+        constraints against each other's undecided rows, wait on each other, and deadlock."""
+        key = func.hashtextextended(func.concat("booking.moves:", str(clinic_id)), 0)
+        await self._session.execute(select(func.pg_advisory_xact_lock(key)))
 
     async def get(self, appointment_id: UUID, *, for_update: bool = False) -> Appointment:
         """`for_update`: lock the row until the transaction ends, for a use case that will change it;

@@ -233,5 +233,15 @@ courses = Table(
     Column("sessions_planned", Integer, nullable=False),
 )
 
-# The exclusion constraints that make double booking impossible, by resource.
-SLOT_CONSTRAINTS = frozenset({"ex_appointments_room", "ex_appointments_practitioner", "ex_appointments_device"})
+# What each resource is busy for during a visit: the room from arrival to the end of cleaning, the
+# practitioner for the procedure, the device for the procedure and its cleaning. The exclusion constraints
+# `ex_appointments_<resource>` (migrations 0002 and 0006) refuse two holding visits whose periods overlap
+# on one resource; a test compares them with this table.
+SLOT_PERIODS = {
+    "room": (appointments.c.room_id, appointments.c.starts_at, appointments.c.ends_at),
+    "practitioner": (
+        appointments.c.practitioner_id, appointments.c.procedure_starts_at, appointments.c.procedure_ends_at
+    ),
+    "device": (appointments.c.device_id, appointments.c.procedure_starts_at, appointments.c.ends_at),
+}  # fmt: skip
+SLOT_CONSTRAINTS = frozenset(f"ex_appointments_{resource}" for resource in SLOT_PERIODS)

@@ -92,6 +92,7 @@ async def reschedule_visit(
         clinic = await uow.clinics.get(appointment.clinic_id)
         appointment.ensure_reschedulable(by=by, now=now, cutoff=_cutoff(clinic))
         ensure_plausible_start(starts_at, now=now)
+        await uow.appointments.lock_moves(appointment.clinic_id)  # before reading the calendar it moves in
         await check_course_neighbours(uow, appointment=appointment, starts_at=starts_at)
         first_day, last_day = days_around(starts_at)
         calendar = await calendar_for(

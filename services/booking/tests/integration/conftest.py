@@ -168,25 +168,36 @@ async def inventory(test_env: TestEnvironment, service_databases: dict[str, str]
         await broker.close()
 
 
+async def supplies_reserved(inventory: Broker, appointment: dict[str, Any]) -> None:
+    """Answer a booked visit's request as inventory does when its kit is reserved."""
+    reserved = Envelope.wrap(
+        SuppliesReserved(
+            appointment_id=appointment["id"],
+            clinic_id=appointment["clinic_id"],
+            allocations=[
+                LotAllocation(
+                    item_id=uuid.uuid4(), lot_number="L-1", expires_on=date(2030, 1, 1), quantity=1, unit="each"
+                )
+            ],
+        ),
+        producer="inventory",
+    )
+    await inventory.publish_event(reserved.to_json_dict(), routing_key=reserved.routing_key)
+
+
+@pytest.fixture
+def reserve_supplies(inventory: Broker) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """Answer a booked visit (its `appointment`) as inventory would, without waiting for the answer."""
+    return partial(supplies_reserved, inventory)
+
+
 @pytest.fixture
 def confirm(booking: httpx.AsyncClient, inventory: Broker) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """Confirm a booked visit (the POST /appointments answer) as inventory would, and wait for it."""
 
     async def confirmed(booked: dict[str, Any]) -> None:
         appointment = booked["appointment"]
-        reserved = Envelope.wrap(
-            SuppliesReserved(
-                appointment_id=appointment["id"],
-                clinic_id=appointment["clinic_id"],
-                allocations=[
-                    LotAllocation(
-                        item_id=uuid.uuid4(), lot_number="L-1", expires_on=date(2030, 1, 1), quantity=1, unit="each"
-                    )
-                ],
-            ),
-            producer="inventory",
-        )
-        await inventory.publish_event(reserved.to_json_dict(), routing_key=reserved.routing_key)
+        await supplies_reserved(inventory, appointment)
         link = {"Authorization": f"Bearer {booked['manage_token']}"}
 
         async def done() -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from booking.adapters.appointments import SlotTakenBy
-from booking.adapters.tables import SLOT_CONSTRAINTS, appointments, devices, rooms
+from booking.adapters.tables import SLOT_CONSTRAINTS, SLOT_PERIODS, appointments, devices, rooms
 from booking.adapters.uow import BookingUnitOfWork
 from booking.availability import Allocation, Phases
 from booking.domain.appointments import HOLDING, Appointment
@@ -98,3 +98,26 @@ async def test_the_exclusion_constraints_count_exactly_the_statuses_the_domain_s
     finally:
         await engine.dispose()
     assert statuses == [set(HOLDING)] * len(SLOT_CONSTRAINTS)
+
+
+async def test_the_exclusion_constraints_hold_the_periods_the_repository_reads_clashes_by(
+    booking: httpx.AsyncClient, test_env: TestEnvironment
+) -> None:
+    # A refused hold is explained by reading SLOT_PERIODS; a constraint over other columns would make
+    # the explanation (and the resource the booking then avoids) wrong.
+    engine = create_async_engine(test_env.database_url("booking"))
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = ANY(:names)"),
+                {"names": sorted(SLOT_CONSTRAINTS)},
+            )
+            definitions = {name.removeprefix("ex_appointments_"): definition for name, definition in rows}
+    finally:
+        await engine.dispose()
+    assert set(definitions) == set(SLOT_PERIODS)
+    for resource, (resource_id, start, end) in SLOT_PERIODS.items():
+        assert (
+            f"({resource_id.key} WITH =, tstzrange({start.key}, {end.key}, '[)'::text) WITH &&)"
+            in (definitions[resource])
+        ), definitions[resource]
