@@ -35,7 +35,11 @@ _HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 def _hh_mm(value: object) -> object:
-    if isinstance(value, str) and not _HH_MM.match(value):
+    # Only the string form: pydantic would read a number as seconds since midnight in UTC, and an
+    # offset-aware time cannot be compared with the clinic's wall-clock ones.
+    if isinstance(value, time) and value.tzinfo is None:  # from the domain, when answering
+        return value
+    if not isinstance(value, str) or not _HH_MM.match(value):
         raise ValueError("give a local time as HH:MM, e.g. 09:00")
     return value
 
@@ -65,12 +69,13 @@ class OpeningHoursIn(Strict):
     saturday: list[Interval] = Field(default_factory=list, max_length=4)
     sunday: list[Interval] = Field(default_factory=list, max_length=4)
 
-    def to_domain(self) -> domain.OpeningHours:
+    def to_domain(self, *, field: str = "opening_hours") -> domain.OpeningHours:
         return domain.OpeningHours.of(
             {
                 day: [domain.OpeningInterval(opens=i.opens, closes=i.closes) for i in getattr(self, day)]
                 for day in domain.WEEKDAYS
-            }
+            },
+            field=field,
         )
 
     @classmethod

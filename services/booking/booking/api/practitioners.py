@@ -113,7 +113,7 @@ async def set_hours(
     """Weekly hours in the clinic's local time; this also makes the practitioner work at the clinic."""
     principal.ensure_clinic(clinic_id)
     practitioner = await service.set_working_hours(
-        uow, practitioner_id=practitioner_id, clinic_id=clinic_id, hours=body.to_domain()
+        uow, practitioner_id=practitioner_id, clinic_id=clinic_id, hours=body.to_domain(field="")
     )
     return PractitionerOut.of(practitioner)
 

@@ -92,18 +92,18 @@ class OpeningHours:
     days: dict[Weekday, tuple[OpeningInterval, ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, days: dict[Weekday, list[OpeningInterval]]) -> Self:
+    def of(cls, days: dict[Weekday, list[OpeningInterval]], *, field: str = "opening_hours") -> Self:
+        """`field`: where the hours stand in the request, to name the day in an error ("" for the top)."""
         checked: dict[Weekday, tuple[OpeningInterval, ...]] = {}
         for day in WEEKDAYS:
+            named = f"{field}.{day}" if field else day
             intervals = sorted(days.get(day, []), key=lambda interval: interval.opens)
             for interval in intervals:
                 if interval.opens >= interval.closes:
-                    raise InvalidOpeningHours(
-                        f"on {day} a clinic must open before it closes", field=f"opening_hours.{day}"
-                    )
+                    raise InvalidOpeningHours(f"on {day} every interval must open before it closes", field=named)
             for earlier, later in pairwise(intervals):
                 if later.opens < earlier.closes:
-                    raise InvalidOpeningHours(f"opening hours overlap on {day}", field=f"opening_hours.{day}")
+                    raise InvalidOpeningHours(f"opening hours overlap on {day}", field=named)
             if intervals:
                 checked[day] = tuple(intervals)
         return cls(days=checked)

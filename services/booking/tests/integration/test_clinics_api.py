@@ -215,3 +215,67 @@ async def test_a_useless_or_bad_change_is_refused(
     response = await booking.patch(f"/clinics/{clinic['id']}", json=patch, headers=test_env.auth_header(Role.ADMIN))
     assert response.status_code == 422
     assert [e["payload"]["revision"] for e in await outbox_rows(test_env, clinic["id"])] == [1]
+
+
+# Malformed weekly hours, and the field a 422 names for them (relative to the hours object).
+MALFORMED_HOURS = [
+    ({"monday": [{"opens": "09:00", "closes": 0}]}, "validation_error", "monday.0.closes"),
+    ({"monday": [{"opens": 32400, "closes": "17:00"}]}, "validation_error", "monday.0.opens"),
+    ({"monday": [{"opens": "09:00", "closes": 17.5}]}, "validation_error", "monday.0.closes"),
+    ({"monday": [{"opens": "09:00", "closes": None}]}, "validation_error", "monday.0.closes"),
+    ({"monday": [{"opens": "09:00", "closes": True}]}, "validation_error", "monday.0.closes"),
+    ({"monday": [{"opens": "9:00", "closes": "17:00"}]}, "validation_error", "monday.0.opens"),
+    ({"monday": [{"opens": "09:00", "closes": "24:00"}]}, "validation_error", "monday.0.closes"),
+    ({"monday": [{"opens": "09:00", "closes": "17:00:00"}]}, "validation_error", "monday.0.closes"),
+    ({"monday": [{"opens": "09:00"}]}, "validation_error", "monday.0.closes"),
+    ({"monday": ["09:00-17:00"]}, "validation_error", "monday.0"),
+    ({"monday": {"opens": "09:00", "closes": "17:00"}}, "validation_error", "monday"),
+    ({"monday": [{"opens": "17:00", "closes": "09:00"}]}, "invalid_opening_hours", "monday"),
+    ({"monday": [{"opens": "09:00", "closes": "09:00"}]}, "invalid_opening_hours", "monday"),
+    (
+        {"monday": [{"opens": "09:00", "closes": "13:00"}, {"opens": "12:00", "closes": "17:00"}]},
+        "invalid_opening_hours",
+        "monday",
+    ),
+    ({"funday": [{"opens": "09:00", "closes": "17:00"}]}, "validation_error", "funday"),
+    ({"monday": [{"opens": "09:00", "closes": "17:00", "lunch": "12:00"}]}, "validation_error", "monday.0.lunch"),
+]
+
+
+@pytest.mark.parametrize(("hours", "code", "field"), MALFORMED_HOURS)
+async def test_malformed_opening_hours_of_a_clinic_are_a_422_naming_the_field(
+    booking: httpx.AsyncClient, test_env: TestEnvironment, hours: dict[str, Any], code: str, field: str
+) -> None:
+    admin = test_env.auth_header(Role.ADMIN)
+    before = await outbox_size(test_env)
+
+    created = await booking.post("/clinics", json=clinic_body(opening_hours=hours), headers=admin)
+    clinic = (await booking.post("/clinics", json=clinic_body(), headers=admin)).json()
+    changed = await booking.patch(f"/clinics/{clinic['id']}", json={"opening_hours": hours}, headers=admin)
+
+    for answer, prefix in ((created, "body.opening_hours."), (changed, "body.opening_hours.")):
+        assert answer.status_code == 422, answer.text
+        assert (answer.json()["code"], answer.json()["field"]) == (
+            code,
+            f"{prefix}{field}" if code == "validation_error" else f"opening_hours.{field}",
+        )
+    assert await outbox_size(test_env) == before + 1, "only the well-formed clinic was announced"
+
+
+@pytest.mark.parametrize(("hours", "code", "field"), MALFORMED_HOURS)
+async def test_malformed_working_hours_of_a_practitioner_are_a_422_naming_the_field(
+    booking: httpx.AsyncClient, test_env: TestEnvironment, hours: dict[str, Any], code: str, field: str
+) -> None:
+    admin = test_env.auth_header(Role.ADMIN)
+    clinic = (await booking.post("/clinics", json=clinic_body(), headers=admin)).json()
+    practitioner = (
+        await booking.post("/practitioners", json={"name": "Dr Hours", "profession": "dermatologist"}, headers=admin)
+    ).json()
+
+    answer = await booking.put(f"/practitioners/{practitioner['id']}/clinics/{clinic['id']}", json=hours, headers=admin)
+
+    assert answer.status_code == 422, answer.text
+    assert (answer.json()["code"], answer.json()["field"]) == (
+        code,
+        f"body.{field}" if code == "validation_error" else field,
+    )
