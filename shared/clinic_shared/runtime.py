@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from importlib.metadata import entry_points
@@ -57,6 +57,8 @@ class ServiceDefinition:
     consumers: Sequence[Consumer] = ()
     jobs: Sequence[PeriodicJob] = ()
     seed: Callable[[SessionFactory], Awaitable[None]] | None = None
+    # What an API or worker process holds while it runs, set up before it serves (a helper process).
+    resources: Callable[[], AbstractAsyncContextManager[None]] | None = None
 
     def api(self, settings: ServiceSettings) -> FastAPI:
         return build_api(self, settings)
@@ -111,7 +113,9 @@ def _database(settings: ServiceSettings, *, process: str) -> tuple[AsyncEngine, 
 
 def build_api(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
     engine, session_factory = _database(settings, process="api")
+    resources = definition.resources
     app = build_app(
+        lifespan=(lambda _: resources()) if resources is not None else None,
         service=settings.service_name,
         title=definition.title,
         description=definition.description,
@@ -161,7 +165,7 @@ def build_worker(definition: ServiceDefinition, settings: ServiceSettings) -> Fa
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def running() -> AsyncIterator[None]:
         await broker.connect()
         for runner in runners:
             await runner.start()
@@ -187,6 +191,14 @@ def build_worker(definition: ServiceDefinition, settings: ServiceSettings) -> Fa
                     await task
             await broker.close()
             log.info("worker_stopped")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as held:
+            if definition.resources is not None:
+                await held.enter_async_context(definition.resources())
+            await held.enter_async_context(running())
+            yield
 
     async def broker_ready() -> bool:
         return broker.is_connected

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from clinic_shared.projections.clinics import CLINIC_PROJECTION
 from clinic_shared.runtime import PeriodicJob, ServiceDefinition
 from notifications import api, consumers
-from notifications.service import retention, sending
+from notifications.service import rendering, retention, sending
 from notifications.settings import NotificationsSettings
 
 SERVICE = ServiceDefinition(
@@ -29,6 +29,7 @@ SERVICE = ServiceDefinition(
         PeriodicJob(name="send-due-messages", interval_s=1, run=sending.send_due),
         PeriodicJob(name="prune-old-messages", interval_s=3600, run=retention.prune_job),
     ),
+    resources=rendering.ISOLATED.running,
 )
 
 

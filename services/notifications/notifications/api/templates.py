@@ -17,7 +17,7 @@ from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
 from notifications.adapters.uow import NotificationsUnitOfWork
 from notifications.api.common import CLINIC, ClinicId, Manager, UnitOfWork, ensure_known_clinic
 from notifications.domain.kinds import KINDS
-from notifications.service import rendering
+from notifications.service import rendering, sandbox
 
 router = APIRouter(tags=["templates"], responses=ERROR_RESPONSES)
 Channel = Literal["email", "sms"]
@@ -65,7 +65,7 @@ class TemplateOut(BaseModel):
 
 
 class TemplateIn(RequestModel):
-    source: str = Field(min_length=1, max_length=rendering.SOURCE_MAX_CHARS, description="Jinja2 with the blocks "
+    source: str = Field(min_length=1, max_length=sandbox.SOURCE_MAX_CHARS, description="Jinja2 with the blocks "
                         "`subject` and `body` (e-mail) or `body` (SMS), using only the kind's variables")  # fmt: skip
 
 
@@ -74,7 +74,7 @@ class PreviewIn(RequestModel):
     channel: Channel
     locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     clinic_id: UUID | None = Field(default=None, description="render that clinic's template in use")
-    source: str | None = Field(default=None, max_length=rendering.SOURCE_MAX_CHARS,
+    source: str | None = Field(default=None, max_length=sandbox.SOURCE_MAX_CHARS,
                                description="render this text instead (a draft)")  # fmt: skip
 
 

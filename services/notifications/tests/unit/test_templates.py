@@ -12,8 +12,8 @@ from clinic_shared import manage_links
 from clinic_shared.auth import NotAuthenticated
 from notifications import links
 from notifications.domain.kinds import KINDS
-from notifications.service import rendering
-from notifications.service.rendering import TemplateRefused
+from notifications.service import rendering, sandbox
+from notifications.service.sandbox import TemplateRefused
 
 pytestmark = pytest.mark.unit
 
@@ -24,7 +24,7 @@ SECRET = "s" * 48
 def test_every_default_template_passes_the_check_it_would_face_at_save(kind: str, channel: str) -> None:
     source = rendering.default_source(kind, channel, "en")
     assert source is not None, f"no default for {kind} by {channel}"
-    rendered = rendering.check(kind, channel, source)
+    rendered = sandbox.check(kind, channel, source)
     assert rendered.body
     assert (rendered.subject is not None) == (channel == "email")
 
@@ -42,16 +42,16 @@ def test_every_default_template_passes_the_check_it_would_face_at_save(kind: str
 )
 def test_a_broken_email_template_is_refused_with_the_reason(source: str, expected: str) -> None:
     with pytest.raises(TemplateRefused) as refused:
-        rendering.check("confirmation", "email", source)
+        sandbox.check("confirmation", "email", source)
     assert expected in refused.value.message
     assert refused.value.field == "source"
 
 
 def test_a_text_message_must_stay_short_and_a_kind_must_have_the_channel() -> None:
     with pytest.raises(TemplateRefused, match="at most"):
-        rendering.check("reminder", "sms", "{% block body %}" + "x" * 500 + "{% endblock %}")
+        sandbox.check("reminder", "sms", "{% block body %}" + "x" * 500 + "{% endblock %}")
     with pytest.raises(TemplateRefused, match="not sent by sms"):
-        rendering.check("stock_low", "sms", "{% block body %}x{% endblock %}")
+        sandbox.check("stock_low", "sms", "{% block body %}x{% endblock %}")
 
 
 def test_the_html_part_escapes_the_text_and_links_urls() -> None:
