@@ -18,7 +18,7 @@ from uuid import UUID
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clinic_shared.errors import DomainError
@@ -131,6 +131,23 @@ def require_roles(*roles: Role) -> Any:
     async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:
             raise Forbidden(f"requires one of: {', '.join(sorted(allowed))}")
+        return principal
+
+    return Depends(check)
+
+
+def require_clinic_roles(*roles: Role) -> Any:
+    """For a route under `/clinics/{clinic_id}`: one of `roles`, working at that clinic (admins at every
+    clinic). A dependency, so it is decided before the body is read or validated: staff of another
+    clinic get 403 whatever they send, and learn nothing from a 422."""
+    allowed = frozenset(roles)
+
+    async def check(
+        clinic_id: Annotated[UUID, Path(description="the clinic's id")], principal: CurrentPrincipal
+    ) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"requires one of: {', '.join(sorted(allowed))}")
+        principal.ensure_clinic(clinic_id)
         return principal
 
     return Depends(check)

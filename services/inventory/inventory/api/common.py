@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import Depends, Path, Request
 from pydantic import Field
 
-from clinic_shared.auth import STAFF_ROLES, Principal, Role, require_roles
+from clinic_shared.auth import STAFF_ROLES, Principal, Role, require_clinic_roles, require_roles
 from clinic_shared.web import error_response
 from inventory.adapters.uow import InventoryUnitOfWork
 from inventory.settings import InventorySettings
@@ -20,20 +20,10 @@ Staff = Annotated[Principal, require_roles(*STAFF_ROLES)]
 ClinicId = Annotated[UUID, Path(description="the clinic's id")]
 
 
-async def _manager_of(clinic_id: ClinicId, principal: Manager) -> Principal:
-    principal.ensure_clinic(clinic_id)
-    return principal
-
-
-async def _staff_of(clinic_id: ClinicId, principal: Staff) -> Principal:
-    principal.ensure_clinic(clinic_id)
-    return principal
-
-
 # For a route under /clinics/{clinic_id}: the role, and the clinic in the caller's scope, checked before
 # the body is read (a manager of another clinic gets 403, whatever the body).
-ClinicManager = Annotated[Principal, Depends(_manager_of)]
-ClinicStaff = Annotated[Principal, Depends(_staff_of)]
+ClinicManager = Annotated[Principal, require_clinic_roles(Role.CLINIC_MANAGER, Role.ADMIN)]
+ClinicStaff = Annotated[Principal, require_clinic_roles(*STAFF_ROLES)]
 CLINIC: dict[int | str, dict[str, Any]] = {
     404: error_response("Unknown clinic"),
     403: error_response("Not one of your clinics"),
