@@ -11,7 +11,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StrictInt, WithJsonSchema, model_validator
 
 from booking import domain
-from booking.api.common import Admin, ClinicEditor, ClinicId, Strict, UnitOfWork
+from booking.api.common import Admin, ClinicId, ClinicManager, Strict, UnitOfWork
 from booking.domain.areas import Area
 from booking.service import clinics as service
 from clinic_shared.pagination import Page, PageParams
@@ -202,9 +202,8 @@ async def create_clinic(body: ClinicIn, uow: UnitOfWork, _: Admin) -> ClinicOut:
         409: error_response("Name taken, or changed concurrently"),
     },
 )
-async def update_clinic(clinic_id: ClinicId, body: ClinicPatch, uow: UnitOfWork, principal: ClinicEditor) -> ClinicOut:
+async def update_clinic(clinic_id: ClinicId, body: ClinicPatch, uow: UnitOfWork, principal: ClinicManager) -> ClinicOut:
     """Changes the given fields and announces the new revision. Admins, or managers of this clinic."""
-    principal.ensure_clinic(clinic_id)
     clinic = await service.change_clinic(
         uow,
         clinic_id=clinic_id,

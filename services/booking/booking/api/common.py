@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from typing import Annotated, TypeVar
+from collections.abc import Awaitable, Callable, Collection
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import jwt
@@ -12,9 +12,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Actor, Appointment
+from booking.service import scope
 from booking.settings import BookingSettings
 from clinic_shared import manage_links
-from clinic_shared.auth import STAFF_ROLES, Forbidden, NotAuthenticated, Principal, Role, TokenVerifier, require_roles
+from clinic_shared.auth import (
+    STAFF_ROLES,
+    Forbidden,
+    NotAuthenticated,
+    Principal,
+    Role,
+    TokenVerifier,
+    require_clinic_roles,
+    require_roles,
+)
 from clinic_shared.manage_links import ManageGrant, WaitlistGrant
 from clinic_shared.web import RequestModel
 
@@ -33,8 +43,14 @@ Settings = Annotated[BookingSettings, Depends(settings)]
 Admin = Annotated[Principal, require_roles(Role.ADMIN)]
 ClinicEditor = Annotated[Principal, require_roles(Role.ADMIN, Role.CLINIC_MANAGER)]
 Staff = Annotated[Principal, require_roles(*STAFF_ROLES)]
+# For a route under /clinics/{clinic_id}: the role and the clinic, both checked before the body is read.
+ClinicManager = Annotated[Principal, require_clinic_roles(Role.ADMIN, Role.CLINIC_MANAGER)]
+ClinicStaff = Annotated[Principal, require_clinic_roles(*STAFF_ROLES)]
 ClinicId = Annotated[UUID, Path(description="the clinic's id")]
 PractitionerId = Annotated[UUID, Path(description="the practitioner's id")]
+AppointmentId = Annotated[UUID, Path(description="the appointment's id")]
+CourseId = Annotated[UUID, Path(description="the course's id")]
+EntryId = Annotated[UUID, Path(description="the waitlist entry's id")]
 
 
 _BEARER = HTTPBearer(auto_error=False)
@@ -93,10 +109,94 @@ BookingCaller = Annotated[ManageGrant | Principal | None, Depends(_booking_calle
 WaitlistCaller = Annotated[WaitlistGrant | Principal, Depends(_waitlist_caller)]
 
 
-def actor_for(caller: ManageGrant | Principal, appointment: Appointment, *, staff: Collection[Role]) -> Actor:
+# Callers admitted to one visit, course or waitlist entry before the body is read: its patient's link,
+# or staff in the given roles at its clinic. The use case decides again with the record in hand (and
+# learns whether the patient or staff acts); these answer an outsider first, whatever they sent.
+
+
+async def _staff_at(principal: Principal, staff: Collection[Role], clinic_of: Callable[[], Awaitable[UUID]]) -> None:
+    if principal.role not in staff:
+        raise Forbidden(f"requires one of: {', '.join(sorted(staff))}")
+    if not principal.works_at_every_clinic:
+        principal.ensure_clinic(await clinic_of())
+
+
+def appointment_caller(*staff: Role, patient: bool = True) -> Any:
+    """`patient`: whether the patient's own link may do this at all (cancel, move) or staff only."""
+
+    async def admit(appointment_id: AppointmentId, caller: Caller, uow: UnitOfWork) -> ManageGrant | Principal:
+        if isinstance(caller, ManageGrant):
+            if not patient:
+                raise Forbidden(f"requires one of: {', '.join(sorted(staff))}")
+            if caller.appointment_id != appointment_id:
+                raise Forbidden("this link is for another appointment", field="appointment_id")
+            return caller
+
+        async def clinic() -> UUID:
+            return (await scope.owner_of_appointment(uow, appointment_id=appointment_id)).clinic_id
+
+        await _staff_at(caller, staff, clinic)
+        return caller
+
+    return Depends(admit)
+
+
+def course_caller(*staff: Role) -> Any:
+    async def admit(course_id: CourseId, caller: Caller, uow: UnitOfWork) -> ManageGrant | Principal:
+        if isinstance(caller, ManageGrant):
+            if caller.patient_id != (await scope.owner_of_course(uow, course_id=course_id)).patient_id:
+                raise Forbidden("this link belongs to another patient", field="course_id")
+            return caller
+
+        async def clinic() -> UUID:
+            return (await scope.owner_of_course(uow, course_id=course_id)).clinic_id
+
+        await _staff_at(caller, staff, clinic)
+        return caller
+
+    return Depends(admit)
+
+
+def entry_caller(*staff: Role) -> Any:
+    async def admit(entry_id: EntryId, caller: WaitlistCaller, uow: UnitOfWork) -> WaitlistGrant | Principal:
+        if isinstance(caller, WaitlistGrant):
+            if caller.entry_id != entry_id:
+                raise Forbidden("this link is for another waitlist entry", field="entry_id")
+            return caller
+
+        async def clinic() -> UUID:
+            return (await scope.owner_of_entry(uow, entry_id=entry_id)).clinic_id
+
+        await _staff_at(caller, staff, clinic)
+        return caller
+
+    return Depends(admit)
+
+
+def ensure_staff_at(caller: ManageGrant | Principal | None, clinic_id: UUID) -> None:
+    """On a public route: staff acting for a caller act at their own clinics only."""
+    if isinstance(caller, Principal):
+        caller.ensure_clinic(clinic_id)
+
+
+async def _booking_caller_here(clinic_id: ClinicId, caller: BookingCaller) -> ManageGrant | Principal | None:
+    ensure_staff_at(caller, clinic_id)
+    return caller
+
+
+# A public route under /clinics/{clinic_id}: anyone, but staff only at their own clinics (before the body).
+BookingCallerHere = Annotated[ManageGrant | Principal | None, Depends(_booking_caller_here)]
+
+
+def actor_for(
+    caller: ManageGrant | Principal, appointment: Appointment, *, staff: Collection[Role], patient: bool = True
+) -> Actor:
     """Whether `caller` may act on `appointment`, and as whom: the patient through the manage link of
-    this very appointment, or staff of its clinic in one of the `staff` roles (else 403)."""
+    this very appointment (where `patient` allows it), or staff of its clinic in one of the `staff`
+    roles (else 403)."""
     if isinstance(caller, ManageGrant):
+        if not patient:
+            raise Forbidden(f"requires one of: {', '.join(sorted(staff))}")
         if caller.appointment_id != appointment.id:
             raise Forbidden("this link is for another appointment", field="appointment_id")
         return "patient"

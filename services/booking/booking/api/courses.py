@@ -8,11 +8,11 @@ from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from booking.api.common import Caller, Settings, Strict, UnitOfWork, patients_link
+from booking.api.common import Caller, CourseId, Settings, Strict, UnitOfWork, course_caller, patients_link
 from booking.api.visits import AppointmentOut, BookedOut, SlotOut
 from booking.domain.appointments import Actor, Appointment
 from booking.domain.courses import Course
@@ -22,9 +22,9 @@ from clinic_shared.manage_links import ManageGrant
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(prefix="/courses/{course_id}", tags=["courses"], responses=ERROR_RESPONSES)
-CourseId = Annotated[UUID, Path(description="the course's id")]
 UNKNOWN: dict[int | str, dict[str, Any]] = {404: error_response("Unknown course")}
 STAFF = (Role.FRONT_DESK, Role.CLINIC_MANAGER, Role.ADMIN, Role.PRACTITIONER)
+BOOKERS = (Role.FRONT_DESK, Role.CLINIC_MANAGER, Role.ADMIN)
 
 
 def course_actor(
@@ -100,12 +100,16 @@ class SessionIn(Strict):
     },
 )
 async def book_session(
-    course_id: CourseId, body: SessionIn, uow: UnitOfWork, caller: Caller, settings: Settings
+    course_id: CourseId,
+    body: SessionIn,
+    uow: UnitOfWork,
+    caller: Annotated[ManageGrant | Principal, course_caller(*BOOKERS)],
+    settings: Settings,
 ) -> JSONResponse:
     appointment = await service.book_next_session(
         uow,
         course_id=course_id,
-        authorize=partial(course_actor, caller, staff=(Role.FRONT_DESK, Role.CLINIC_MANAGER, Role.ADMIN)),
+        authorize=partial(course_actor, caller, staff=BOOKERS),
         starts_at=body.starts_at,
         practitioner_id=body.practitioner_id,
         now=datetime.now(UTC),

@@ -9,19 +9,19 @@ from functools import partial
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import AwareDatetime, Field
 
-from booking.api.common import Caller, Settings, Strict, UnitOfWork, actor_for, patients_link
+from booking.api.common import AppointmentId, Settings, Strict, UnitOfWork, actor_for, appointment_caller, patients_link
 from booking.api.visits import AppointmentOut
 from booking.domain.appointments import LotUsed
 from booking.domain.areas import Area
 from booking.service import lifecycle as service
-from clinic_shared.auth import Role
+from clinic_shared.auth import Principal, Role
+from clinic_shared.manage_links import ManageGrant
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(prefix="/appointments/{appointment_id}", tags=["visits"], responses=ERROR_RESPONSES)
-AppointmentId = Annotated[UUID, Path(description="the appointment's id")]
 ANSWERS: dict[int | str, dict[str, object]] = {
     404: error_response("Unknown appointment"),
     409: error_response("Not allowed in the visit's status, too late to change online, or the time is taken"),
@@ -30,6 +30,11 @@ ANSWERS: dict[int | str, dict[str, object]] = {
 CHANGERS = (Role.FRONT_DESK, Role.CLINIC_MANAGER, Role.ADMIN)
 FLOOR = (Role.PRACTITIONER, Role.FRONT_DESK, Role.CLINIC_MANAGER, Role.ADMIN)
 TREATERS = (Role.PRACTITIONER, Role.CLINIC_MANAGER, Role.ADMIN)
+# Who may call, decided before the body is read: the patient's link or the clinic's staff (changes), the
+# clinic's staff only (what happens at the clinic).
+Changer = Annotated[ManageGrant | Principal, appointment_caller(*CHANGERS)]
+OnTheFloor = Annotated[Principal, appointment_caller(*FLOOR, patient=False)]
+Treater = Annotated[Principal, appointment_caller(*TREATERS, patient=False)]
 
 
 class CancelIn(Strict):
@@ -56,7 +61,7 @@ class CompleteIn(Strict):
 
 
 @router.post("/cancel", summary="Cancel a visit", responses=ANSWERS)
-async def cancel(appointment_id: AppointmentId, body: CancelIn, uow: UnitOfWork, caller: Caller) -> AppointmentOut:
+async def cancel(appointment_id: AppointmentId, body: CancelIn, uow: UnitOfWork, caller: Changer) -> AppointmentOut:
     """Patients through their manage link until the clinic's cut-off; front desk, managers and admins
     at any time. The time is freed at once."""
     appointment = await service.cancel_visit(
@@ -78,7 +83,7 @@ class MovedOut(AppointmentOut):
 
 @router.post("/reschedule", summary="Move a visit", responses=ANSWERS)
 async def reschedule(
-    appointment_id: AppointmentId, body: RescheduleIn, uow: UnitOfWork, caller: Caller, settings: Settings
+    appointment_id: AppointmentId, body: RescheduleIn, uow: UnitOfWork, caller: Changer, settings: Settings
 ) -> MovedOut:
     """Holds the new time and frees the old in one step; same rules as booking for the new time."""
     appointment = await service.reschedule_visit(
@@ -95,7 +100,7 @@ async def reschedule(
 
 
 @router.post("/check-in", summary="Check the patient in", responses=ANSWERS)
-async def check_in(appointment_id: AppointmentId, uow: UnitOfWork, caller: Caller) -> AppointmentOut:
+async def check_in(appointment_id: AppointmentId, uow: UnitOfWork, caller: OnTheFloor) -> AppointmentOut:
     appointment = await service.check_in_visit(
         uow, appointment_id=appointment_id, authorize=partial(actor_for, caller, staff=FLOOR), now=datetime.now(UTC)
     )
@@ -103,7 +108,7 @@ async def check_in(appointment_id: AppointmentId, uow: UnitOfWork, caller: Calle
 
 
 @router.post("/complete", summary="Record the treatment", responses=ANSWERS)
-async def complete(appointment_id: AppointmentId, body: CompleteIn, uow: UnitOfWork, caller: Caller) -> AppointmentOut:
+async def complete(appointment_id: AppointmentId, body: CompleteIn, uow: UnitOfWork, caller: Treater) -> AppointmentOut:
     """The practitioner records the needle depth per area (within the clinic's range) and the
     cartridge lot(s) used; inventory turns the reservation into consumption."""
     appointment = await service.complete_visit(
@@ -118,7 +123,7 @@ async def complete(appointment_id: AppointmentId, body: CompleteIn, uow: UnitOfW
 
 
 @router.post("/no-show", summary="The patient did not come", responses=ANSWERS)
-async def no_show(appointment_id: AppointmentId, uow: UnitOfWork, caller: Caller) -> AppointmentOut:
+async def no_show(appointment_id: AppointmentId, uow: UnitOfWork, caller: OnTheFloor) -> AppointmentOut:
     appointment = await service.mark_no_show(
         uow, appointment_id=appointment_id, authorize=partial(actor_for, caller, staff=FLOOR), now=datetime.now(UTC)
     )

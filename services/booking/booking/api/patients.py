@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, StrictBool
 
-from booking.api.common import Caller, ClinicEditor, ClinicId, Staff, Strict, UnitOfWork
+from booking.api.common import Caller, ClinicId, ClinicManager, Staff, Strict, UnitOfWork
 from booking.domain.patients import Concern, Patient
 from booking.domain.screening import ScreeningQuestion
 from booking.service import patients as service
@@ -43,10 +43,9 @@ async def set_screening(
     clinic_id: ClinicId,
     body: Annotated[list[QuestionIn], Field(max_length=30)],
     uow: UnitOfWork,
-    principal: ClinicEditor,
+    principal: ClinicManager,
 ) -> list[QuestionIn]:
     """Replaces the clinic's yes/no questions. Booking online needs an answer to each."""
-    principal.ensure_clinic(clinic_id)
     questions = await setup.set_screening(
         uow, clinic_id=clinic_id, questions=[ScreeningQuestion(**q.model_dump()) for q in body]
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from booking.api.clinics import OpeningHoursIn
-from booking.api.common import Admin, ClinicEditor, ClinicId, PractitionerId, Staff, Strict, UnitOfWork
+from booking.api.common import Admin, ClinicEditor, ClinicId, ClinicManager, PractitionerId, Staff, Strict, UnitOfWork
 from booking.domain.staff import Practitioner, Profession, TreatmentKind
 from booking.service import setup as service
 from clinic_shared.auth import Forbidden
@@ -108,10 +108,13 @@ async def add_credential(
 
 @router.put("/{practitioner_id}/clinics/{clinic_id}", summary="Set working hours at a clinic", responses=UNKNOWN)
 async def set_hours(
-    practitioner_id: PractitionerId, clinic_id: ClinicId, body: OpeningHoursIn, uow: UnitOfWork, principal: ClinicEditor
+    practitioner_id: PractitionerId,
+    clinic_id: ClinicId,
+    body: OpeningHoursIn,
+    uow: UnitOfWork,
+    principal: ClinicManager,
 ) -> PractitionerOut:
     """Weekly hours in the clinic's local time; this also makes the practitioner work at the clinic."""
-    principal.ensure_clinic(clinic_id)
     practitioner = await service.set_working_hours(
         uow, practitioner_id=practitioner_id, clinic_id=clinic_id, hours=body.to_domain(field="")
     )

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from booking.api.common import ClinicId, Staff, UnitOfWork
+from booking.api.common import ClinicId, ClinicStaff, UnitOfWork
 from booking.api.visits import AppointmentOut
 from booking.domain.appointments import Status
 from booking.service import schedules as service
@@ -23,14 +23,13 @@ router = APIRouter(prefix="/clinics/{clinic_id}", tags=["staff views"], response
 async def schedule(
     clinic_id: ClinicId,
     uow: UnitOfWork,
-    principal: Staff,
+    principal: ClinicStaff,
     page: PageParams,
     day: Annotated[SaneDate, Query(description="the clinic's local date")],
     practitioner_id: Annotated[UUID | None, Query(description="only this practitioner's visits")] = None,
 ) -> Page[AppointmentOut]:
     """Visits starting that day in start order (cancelled and rejected ones left out), for staff of
     the clinic. With `practitioner_id`, one practitioner's day."""
-    principal.ensure_clinic(clinic_id)
     _, visits = await service.day_schedule(
         uow, clinic_id=clinic_id, day=day, practitioner_id=practitioner_id, offset=page.offset, limit=page.fetch
     )
@@ -41,13 +40,12 @@ async def schedule(
 async def appointments(
     clinic_id: ClinicId,
     uow: UnitOfWork,
-    principal: Staff,
+    principal: ClinicStaff,
     page: PageParams,
     first_day: Annotated[SaneDate, Query(alias="from")],
     last_day: Annotated[SaneDate, Query(alias="to", description="inclusive; at most 93 days after `from`")],
     status: Annotated[list[Status] | None, Query(description="any of these statuses (repeatable)")] = None,
 ) -> Page[AppointmentOut]:
-    principal.ensure_clinic(clinic_id)
     visits = await service.visits_by_status(
         uow,
         clinic_id=clinic_id,

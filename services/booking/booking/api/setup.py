@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field, StrictInt
 
-from booking.api.common import ClinicEditor, ClinicId, Strict, UnitOfWork
+from booking.api.common import ClinicId, ClinicManager, Strict, UnitOfWork
 from booking.domain.areas import Area
 from booking.domain.resources import Closure, Resource
 from booking.domain.treatments import Treatment
@@ -43,9 +43,8 @@ class ResourceOut(BaseModel):
     summary="Add a treatment room",
     responses={**UNKNOWN_CLINIC, 409: error_response("Name taken")},
 )
-async def add_room(clinic_id: ClinicId, body: ResourceIn, uow: UnitOfWork, principal: ClinicEditor) -> ResourceOut:
+async def add_room(clinic_id: ClinicId, body: ResourceIn, uow: UnitOfWork, principal: ClinicManager) -> ResourceOut:
     """A room holds one visit at a time, from numbing to the end of cleaning."""
-    principal.ensure_clinic(clinic_id)
     return ResourceOut.of(await service.add_resource(uow, clinic_id=clinic_id, kind="room", name=body.name))
 
 
@@ -55,22 +54,19 @@ async def add_room(clinic_id: ClinicId, body: ResourceIn, uow: UnitOfWork, princ
     summary="Add a microneedling device",
     responses={**UNKNOWN_CLINIC, 409: error_response("Name taken")},
 )
-async def add_device(clinic_id: ClinicId, body: ResourceIn, uow: UnitOfWork, principal: ClinicEditor) -> ResourceOut:
+async def add_device(clinic_id: ClinicId, body: ResourceIn, uow: UnitOfWork, principal: ClinicManager) -> ResourceOut:
     """A device holds one visit at a time, from the procedure to the end of cleaning."""
-    principal.ensure_clinic(clinic_id)
     resource = await service.add_resource(uow, clinic_id=clinic_id, kind="device", name=body.name, model=body.model)
     return ResourceOut.of(resource)
 
 
 @router.get("/rooms", summary="The clinic's rooms", responses=UNKNOWN_CLINIC)
-async def list_rooms(clinic_id: ClinicId, uow: UnitOfWork, principal: ClinicEditor) -> list[ResourceOut]:
-    principal.ensure_clinic(clinic_id)
+async def list_rooms(clinic_id: ClinicId, uow: UnitOfWork, principal: ClinicManager) -> list[ResourceOut]:
     return [ResourceOut.of(r) for r in await service.list_resources(uow, clinic_id=clinic_id, kind="room")]
 
 
 @router.get("/devices", summary="The clinic's devices", responses=UNKNOWN_CLINIC)
-async def list_devices(clinic_id: ClinicId, uow: UnitOfWork, principal: ClinicEditor) -> list[ResourceOut]:
-    principal.ensure_clinic(clinic_id)
+async def list_devices(clinic_id: ClinicId, uow: UnitOfWork, principal: ClinicManager) -> list[ResourceOut]:
     return [ResourceOut.of(r) for r in await service.list_resources(uow, clinic_id=clinic_id, kind="device")]
 
 
@@ -89,9 +85,8 @@ class ClosureOut(ClosureIn):
 
 
 @router.post("/closures", status_code=status.HTTP_201_CREATED, summary="Close the clinic", responses=UNKNOWN_CLINIC)
-async def close(clinic_id: ClinicId, body: ClosureIn, uow: UnitOfWork, principal: ClinicEditor) -> ClosureOut:
+async def close(clinic_id: ClinicId, body: ClosureIn, uow: UnitOfWork, principal: ClinicManager) -> ClosureOut:
     """No visit can be booked on these days (inclusive, clinic local dates)."""
-    principal.ensure_clinic(clinic_id)
     closure = await service.close_clinic(
         uow, clinic_id=clinic_id, first_day=body.first_day, last_day=body.last_day, reason=body.reason
     )
@@ -102,10 +97,9 @@ async def close(clinic_id: ClinicId, body: ClosureIn, uow: UnitOfWork, principal
 async def closures(
     clinic_id: ClinicId,
     uow: UnitOfWork,
-    principal: ClinicEditor,
+    principal: ClinicManager,
     from_day: Annotated[date, Query(alias="from", description="first day of interest")] = date.min,
 ) -> list[ClosureOut]:
-    principal.ensure_clinic(clinic_id)
     return [ClosureOut.of(c) for c in await service.list_closures(uow, clinic_id=clinic_id, from_day=from_day)]
 
 
@@ -116,9 +110,8 @@ async def closures(
     responses={404: error_response("Unknown closure")},
 )
 async def reopen(
-    clinic_id: ClinicId, closure_id: Annotated[UUID, Path()], uow: UnitOfWork, principal: ClinicEditor
+    clinic_id: ClinicId, closure_id: Annotated[UUID, Path()], uow: UnitOfWork, principal: ClinicManager
 ) -> Response:
-    principal.ensure_clinic(clinic_id)
     if not await service.reopen_clinic(uow, clinic_id=clinic_id, closure_id=closure_id):
         raise NotFound("no such closure", field="closure_id")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -148,9 +141,8 @@ class TreatmentOut(TreatmentIn):
 
 
 @router.post("/treatments", status_code=status.HTTP_201_CREATED, summary="Offer a treatment", responses=UNKNOWN_CLINIC)
-async def offer(clinic_id: ClinicId, body: TreatmentIn, uow: UnitOfWork, principal: ClinicEditor) -> TreatmentOut:
+async def offer(clinic_id: ClinicId, body: TreatmentIn, uow: UnitOfWork, principal: ClinicManager) -> TreatmentOut:
     """Microneedling of the areas given, with the length of each phase of a visit."""
-    principal.ensure_clinic(clinic_id)
     treatment = await service.offer_treatment(
         uow,
         clinic_id=clinic_id,

@@ -10,7 +10,17 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
-from booking.api.common import BookingCaller, Caller, ClinicId, Settings, Strict, UnitOfWork, actor_for, patients_link
+from booking.api.common import (
+    BookingCaller,
+    Caller,
+    ClinicId,
+    Settings,
+    Strict,
+    UnitOfWork,
+    actor_for,
+    ensure_staff_at,
+    patients_link,
+)
 from booking.domain.appointments import Appointment, Status
 from booking.domain.areas import Area
 from booking.domain.patients import Concern, HealthDetails
@@ -189,7 +199,7 @@ class BookedOut(BaseModel):
             "(`patient_not_found`, erased: book without the link)"
         ),
         401: error_response("A bearer token was sent and is not valid"),
-        403: error_response("A token that is neither a manage link nor a staff token"),
+        403: error_response("A token that is neither a manage link nor a staff token, or staff of another clinic"),
         409: error_response(
             "The time was taken (`details.alternatives` lists free ones), the key is in use, or the patient "
             "record changed meanwhile (`patient_changed_concurrently`: try again)"
@@ -214,6 +224,7 @@ async def book(
     the same patient record, with the details given now (no token: a new record). Staff booking for a
     caller get no manage link (`manage_token` is null): it would be a credential to that record."""
 
+    ensure_staff_at(caller, body.clinic_id)
     returning = caller if isinstance(caller, ManageGrant) else None
 
     def answer(appointment: Appointment) -> dict[str, Any]:

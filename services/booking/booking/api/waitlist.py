@@ -8,17 +8,19 @@ from functools import partial
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictBool
 
 from booking.api.common import (
-    BookingCaller,
+    BookingCallerHere,
     ClinicId,
+    ClinicStaff,
+    EntryId,
     Settings,
-    Staff,
     Strict,
     UnitOfWork,
     WaitlistCaller,
+    entry_caller,
     patients_link,
 )
 from booking.api.visits import AppointmentOut, BookedOut, ConsentIn, PatientIn
@@ -34,7 +36,6 @@ from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
 from clinic_shared.web import ERROR_RESPONSES, SaneDate, error_response
 
 router = APIRouter(tags=["waitlist"], responses=ERROR_RESPONSES)
-EntryId = Annotated[UUID, Path(description="the waitlist entry's id")]
 UNKNOWN: dict[int | str, dict[str, Any]] = {404: error_response("Unknown waitlist entry")}
 # Who may answer for a patient (e.g. on the phone): the front desk and up.
 ANSWERERS = (Role.FRONT_DESK, Role.CLINIC_MANAGER, Role.ADMIN)
@@ -146,7 +147,7 @@ class AcceptIn(Strict):
     },
 )
 async def join(
-    clinic_id: ClinicId, body: JoinIn, uow: UnitOfWork, settings: Settings, caller: BookingCaller
+    clinic_id: ClinicId, body: JoinIn, uow: UnitOfWork, settings: Settings, caller: BookingCallerHere
 ) -> JoinedOut:
     """When a matching time frees up (a cancellation, a moved visit), the first patient waiting is
     offered it and it is held for them for a while; they accept or decline through their waitlist
@@ -190,7 +191,11 @@ async def get_entry(entry_id: EntryId, uow: UnitOfWork, caller: WaitlistCaller) 
     responses={**UNKNOWN, 409: error_response("No open offer, or it has lapsed"), 422: error_response("Screening")},
 )
 async def accept(
-    entry_id: EntryId, body: AcceptIn, uow: UnitOfWork, caller: WaitlistCaller, settings: Settings
+    entry_id: EntryId,
+    body: AcceptIn,
+    uow: UnitOfWork,
+    caller: Annotated[WaitlistGrant | Principal, entry_caller(*ANSWERERS)],
+    settings: Settings,
 ) -> BookedOut:
     """The held time becomes a booking request, screened now; it is confirmed once the clinic's
     supplies are reserved. Answers with the appointment's own manage link."""
@@ -238,12 +243,11 @@ async def leave(entry_id: EntryId, uow: UnitOfWork, caller: WaitlistCaller) -> E
 async def clinic_waitlist(
     clinic_id: ClinicId,
     uow: UnitOfWork,
-    principal: Staff,
+    principal: ClinicStaff,
     page: PageParams,
     status: Annotated[list[EntryStatus] | None, Query(description="any of these statuses (repeatable)")] = None,
 ) -> Page[EntryOut]:
     """Entries in the order patients joined (the order offers go in), for staff of the clinic."""
-    principal.ensure_clinic(clinic_id)
     entries = await service.list_entries(
         uow, clinic_id=clinic_id, statuses=tuple(status or ()), offset=page.offset, limit=page.fetch
     )

@@ -19,10 +19,10 @@ async def read_patient(uow: BookingUnitOfWork, *, patient_id: UUID, reader: Prin
     """Staff of a clinic the patient booked with (admins: any) read the record; the read itself is
     recorded in the same transaction, so an unrecorded read cannot happen."""
     async with uow:
-        patient = await uow.patients.get(patient_id)
-        booked_with = await uow.patients.clinics_booked(patient_id)
-        if not reader.works_at_every_clinic and not booked_with & reader.clinic_ids:
+        # The scope first: staff of other clinics learn nothing, not even whether the record exists.
+        if not reader.works_at_every_clinic and not await uow.patients.clinics_booked(patient_id) & reader.clinic_ids:
             raise Forbidden("this patient has not booked with your clinics", field="patient_id")
+        patient = await uow.patients.get(patient_id)
         await uow.patients.record_health_read(patient_id, read_by=reader.subject, role=reader.role.value)
         await uow.commit()
     return patient
