@@ -243,6 +243,15 @@ class Visits:
             )
         return clinic_id
 
+    async def clinics_of_patient(self, patient_id: UUID) -> set[UUID]:
+        """The clinics the patient has visits at, or messages from (the visit may not be known yet)."""
+        rows = await self._session.scalars(
+            select(appointments.c.clinic_id)
+            .where(appointments.c.patient_id == patient_id)
+            .union(select(messages.c.clinic_id).where(messages.c.patient_id == patient_id))
+        )
+        return set(rows)
+
     async def set(self, appointment_id: UUID, **values: Any) -> None:
         await self._session.execute(
             update(appointments).where(appointments.c.appointment_id == appointment_id).values(**values)

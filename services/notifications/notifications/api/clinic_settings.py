@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from clinic_shared.web import ERROR_RESPONSES, RequestModel
-from notifications.api.common import CLINIC, ClinicId, Manager, UnitOfWork, ensure_known_clinic
+from notifications.api.common import CLINIC, ClinicId, ClinicManager, UnitOfWork, ensure_known_clinic
 from notifications.domain.schedule import DEFAULT_POLICY
 
 router = APIRouter(tags=["clinic settings"], responses=ERROR_RESPONSES)
@@ -47,7 +47,7 @@ class PolicyOut(BaseModel):
 
 @router.get("/clinics/{clinic_id}/alert-recipients", summary="Who receives a clinic's supply alerts",
             responses=CLINIC)  # fmt: skip
-async def get_alert_recipients(clinic_id: ClinicId, principal: Manager, uow: UnitOfWork) -> AlertRecipientsOut:
+async def get_alert_recipients(clinic_id: ClinicId, principal: ClinicManager, uow: UnitOfWork) -> AlertRecipientsOut:
     async with uow:
         await ensure_known_clinic(uow, principal, clinic_id)
         emails = await uow.clinics.alert_recipients(clinic_id)
@@ -57,7 +57,7 @@ async def get_alert_recipients(clinic_id: ClinicId, principal: Manager, uow: Uni
 @router.put("/clinics/{clinic_id}/alert-recipients", summary="Set who receives a clinic's supply alerts",
             responses=CLINIC)  # fmt: skip
 async def set_alert_recipients(
-    clinic_id: ClinicId, body: AlertRecipientsIn, principal: Manager, uow: UnitOfWork
+    clinic_id: ClinicId, body: AlertRecipientsIn, principal: ClinicManager, uow: UnitOfWork
 ) -> AlertRecipientsOut:
     emails = sorted({str(email).lower() for email in body.emails})
     async with uow:
@@ -69,7 +69,7 @@ async def set_alert_recipients(
 
 @router.get("/clinics/{clinic_id}/messaging-policy", summary="A clinic's reminder lead time and quiet hours",
             responses=CLINIC)  # fmt: skip
-async def get_policy(clinic_id: ClinicId, principal: Manager, uow: UnitOfWork) -> PolicyOut:
+async def get_policy(clinic_id: ClinicId, principal: ClinicManager, uow: UnitOfWork) -> PolicyOut:
     async with uow:
         await ensure_known_clinic(uow, principal, clinic_id)
         row = await uow.clinics.policy_row(clinic_id)
@@ -87,7 +87,7 @@ async def get_policy(clinic_id: ClinicId, principal: Manager, uow: UnitOfWork) -
 
 @router.put("/clinics/{clinic_id}/messaging-policy", summary="Set a clinic's reminder lead time and quiet hours",
             responses=CLINIC)  # fmt: skip
-async def set_policy(clinic_id: ClinicId, body: PolicyIn, principal: Manager, uow: UnitOfWork) -> PolicyOut:
+async def set_policy(clinic_id: ClinicId, body: PolicyIn, principal: ClinicManager, uow: UnitOfWork) -> PolicyOut:
     """Applies to messages planned from now on; reminders already planned keep their time."""
     async with uow:
         await ensure_known_clinic(uow, principal, clinic_id)

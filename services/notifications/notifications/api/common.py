@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import Depends, Path, Request
 
-from clinic_shared.auth import STAFF_ROLES, Principal, Role, require_roles
+from clinic_shared.auth import STAFF_ROLES, Principal, Role, require_clinic_roles, require_roles
 from clinic_shared.projections.clinics import ClinicNotFound
 from clinic_shared.web import error_response
 from notifications.adapters.uow import NotificationsUnitOfWork
@@ -15,6 +15,8 @@ from notifications.settings import NotificationsSettings
 
 Staff = Annotated[Principal, require_roles(*STAFF_ROLES)]
 Manager = Annotated[Principal, require_roles(Role.CLINIC_MANAGER, Role.ADMIN)]
+# For a route under /clinics/{clinic_id}: the role and the clinic, both checked before the body is read.
+ClinicManager = Annotated[Principal, require_clinic_roles(Role.CLINIC_MANAGER, Role.ADMIN)]
 ClinicId = Annotated[UUID, Path(description="the clinic's id")]
 CLINIC: dict[int | str, dict[str, Any]] = {
     404: error_response("Unknown clinic"),

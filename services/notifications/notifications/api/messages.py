@@ -11,10 +11,11 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from clinic_shared.auth import Forbidden
 from clinic_shared.errors import InvalidInput, NotFound
 from clinic_shared.web import ERROR_RESPONSES, SaneDatetime, error_response
 from notifications.adapters.uow import NotificationsUnitOfWork
-from notifications.api.common import CLINIC, ClinicId, Manager, Staff, UnitOfWork, ensure_known_clinic
+from notifications.api.common import CLINIC, ClinicId, ClinicManager, Staff, UnitOfWork, ensure_known_clinic
 
 router = APIRouter(tags=["messages"], responses=ERROR_RESPONSES)
 MAX_STATS_DAYS = 366
@@ -79,18 +80,24 @@ async def appointment_messages(
         return await _with_attempts(uow, await uow.messages.of_appointment(appointment_id))
 
 
-@router.get("/patients/{patient_id}/messages", summary="A patient's messages at the caller's clinics")
+@router.get(
+    "/patients/{patient_id}/messages",
+    summary="A patient's messages at the caller's clinics",
+    responses={403: error_response("The patient has no visit at your clinics (or is not known)")},
+)
 async def patient_messages(
     patient_id: Annotated[UUID, Path(description="the patient's id")],
     principal: Staff,
     uow: UnitOfWork,
     limit: Annotated[int, Query(ge=1, le=500, description="newest first, at most this many")] = 100,
 ) -> list[MessageOut]:
-    """Staff see the messages of the clinics they work at (an admin: all), newest first; empty when
-    there are none, whether or not the patient exists (so staff of one clinic cannot probe for patients
-    of another). An erased patient's record shows what was sent, never to whom."""
+    """For staff of a clinic the patient has a visit at (admins: any patient): that clinic's messages,
+    newest first. Staff of other clinics get 403 whether or not the patient exists, so they cannot
+    probe for another clinic's patients. An erased patient's record shows what was sent, never to whom."""
     async with uow:
         clinics = None if principal.works_at_every_clinic else principal.clinic_ids
+        if clinics is not None and not await uow.visits.clinics_of_patient(patient_id) & clinics:
+            raise Forbidden("this patient has no visit at your clinics", field="patient_id")
         return await _with_attempts(uow, await uow.messages.of_patient(patient_id, clinic_ids=clinics, limit=limit))
 
 
@@ -120,7 +127,7 @@ class DeliveryStats(BaseModel):
 )
 async def delivery_stats(
     clinic_id: ClinicId,
-    principal: Manager,
+    principal: ClinicManager,
     uow: UnitOfWork,
     since: Annotated[SaneDatetime | None, Query(description="from (default: 30 days ago), by time planned")] = None,
     until: Annotated[SaneDatetime | None, Query(description="until, exclusive (default: now)")] = None,

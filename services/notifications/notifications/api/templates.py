@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from clinic_shared.errors import Conflict, NotFound
 from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
 from notifications.adapters.uow import NotificationsUnitOfWork
-from notifications.api.common import CLINIC, ClinicId, Manager, UnitOfWork, ensure_known_clinic
+from notifications.api.common import CLINIC, ClinicId, ClinicManager, Manager, UnitOfWork, ensure_known_clinic
 from notifications.domain.kinds import KINDS
 from notifications.service import rendering, sandbox
 
@@ -121,7 +121,12 @@ async def _template(uow: NotificationsUnitOfWork, clinic_id: UUID, kind: str, ch
     responses={**CLINIC, 404: error_response("Unknown clinic, or no such kind for this channel")},
 )
 async def get_template(
-    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, principal: Manager, uow: UnitOfWork, locale: Locale = "en"
+    clinic_id: ClinicId,
+    kind: Kind,
+    channel: ChannelPath,
+    principal: ClinicManager,
+    uow: UnitOfWork,
+    locale: Locale = "en",
 ) -> TemplateOut:
     _kind(kind, channel)
     async with uow:
@@ -158,7 +163,7 @@ async def _save(
                409: error_response("Someone saved a version meanwhile")},
 )  # fmt: skip
 async def save_template(
-    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, body: TemplateIn, principal: Manager, uow: UnitOfWork,
+    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, body: TemplateIn, principal: ClinicManager, uow: UnitOfWork,
     locale: Locale = "en",
 ) -> TemplateOut:  # fmt: skip
     """Checked before it is stored: it must parse in the sandbox, have its channel's blocks, use only the
@@ -175,7 +180,12 @@ async def save_template(
                409: error_response("Someone saved a version meanwhile")},
 )  # fmt: skip
 async def reset_template(
-    clinic_id: ClinicId, kind: Kind, channel: ChannelPath, principal: Manager, uow: UnitOfWork, locale: Locale = "en"
+    clinic_id: ClinicId,
+    kind: Kind,
+    channel: ChannelPath,
+    principal: ClinicManager,
+    uow: UnitOfWork,
+    locale: Locale = "en",
 ) -> TemplateOut:
     _kind(kind, channel)
     return await _save(uow, principal, clinic_id, kind, channel, locale, None)

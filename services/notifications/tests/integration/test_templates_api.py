@@ -126,3 +126,21 @@ async def test_previews_render_drafts_defaults_and_a_clinics_template_with_sampl
     assert (broken.status_code, broken.json()["code"]) == (422, "template_refused")
     assert {k["kind"] for k in kinds.json()} >= {"confirmation", "reminder", "next_session", "lot_recalled"}
     assert next(k for k in kinds.json() if k["kind"] == "next_session")["category"] == "marketing"
+
+
+async def test_a_manager_of_another_clinic_is_refused_before_the_template_is_looked_at(
+    new_visit: NewVisit, notifications: httpx.AsyncClient, test_env: TestEnvironment
+) -> None:
+    # Checking the template first answered an outsider 422 (it told them the template was wrong) and
+    # let them hold a renderer for two seconds per request with a looping one.
+    visit = await new_visit()
+    outsider = test_env.auth_header(Role.CLINIC_MANAGER, clinics=[uuid.uuid4()])
+    looping = (
+        "{% block body %}{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}{% endblock %}"
+    )
+
+    for body in ({"source": looping}, {"source": "{% block body %}{{ broken {% endblock %}"}, {}):
+        answer = await notifications.put(
+            f"/clinics/{visit.clinic_id}/templates/reminder/sms", json=body, headers=outsider
+        )
+        assert (answer.status_code, answer.json()["code"]) == (403, "forbidden"), body
