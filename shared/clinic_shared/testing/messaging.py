@@ -8,6 +8,7 @@ import collections
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -163,3 +164,21 @@ async def drain(
         messages.append(message)
         quiet_since = loop.time()
     return messages
+
+
+async def handle_directly(
+    session_factory: SessionFactory,
+    handler: Callable[[Any, HandlerContext], Awaitable[None]],
+    event: Any,
+    *,
+    producer: str,
+    consumer: str,
+    occurred_at: datetime | None = None,
+) -> None:
+    """Hand `event` (from `producer`) to a handler of `consumer` in its own transaction, with the outbox
+    riding in it, as the consumer runner would: a service's state set up without a broker."""
+    async with session_factory() as session, session.begin():
+        outbox = Outbox(producer=consumer)
+        envelope = Envelope.wrap(event, producer=producer, occurred_at=occurred_at)
+        await handler(event, HandlerContext(session=session, outbox=outbox, envelope=envelope))
+        await outbox.flush(session)

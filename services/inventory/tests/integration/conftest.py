@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from clinic_shared.auth import Role
 from clinic_shared.db import create_session_factory
-from clinic_shared.events import Envelope, Event
+from clinic_shared.events import Event
 from clinic_shared.events.catalogue import Address, ClinicChanged
-from clinic_shared.messaging import HandlerContext
-from clinic_shared.outbox import Outbox
 from clinic_shared.projections.clinics import apply_clinic_changed
+from clinic_shared.testing.messaging import handle_directly
 from clinic_shared.testing.plugin import TestEnvironment
 from inventory.consumers import APPOINTMENTS
 from inventory.main import SERVICE, create_app
@@ -54,12 +53,8 @@ def deliver(engine: AsyncEngine) -> Deliver:
     factory = create_session_factory(engine)
 
     async def delivered(event: Event) -> None:
-        envelope = Envelope.wrap(event, producer="booking")
         handler = APPOINTMENTS.handlers.get(type(event)) or apply_clinic_changed  # type: ignore[call-overload]
-        async with factory() as session, session.begin():
-            outbox = Outbox(producer="inventory")
-            await handler(event, HandlerContext(session=session, outbox=outbox, envelope=envelope))
-            await outbox.flush(session)
+        await handle_directly(factory, handler, event, producer="booking", consumer="inventory")
 
     return delivered
 

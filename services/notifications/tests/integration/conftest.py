@@ -20,11 +20,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from clinic_shared.db import create_session_factory
-from clinic_shared.events import Envelope as EventEnvelope
 from clinic_shared.events import Event, catalogue
-from clinic_shared.messaging import HandlerContext
-from clinic_shared.outbox import Outbox
 from clinic_shared.projections.clinics import apply_clinic_changed
+from clinic_shared.testing.messaging import handle_directly
 from clinic_shared.testing.plugin import TestEnvironment
 from clinic_shared.testing.processes import free_port, serving_in_thread
 from notifications.consumers import PATIENTS_AND_VISITS, SUPPLY_ALERTS
@@ -158,12 +156,9 @@ def deliver(engine: AsyncEngine) -> Deliver:
     factory = create_session_factory(engine)
 
     async def delivered(event: Event, *, at: datetime | None = None) -> None:
-        handler = HANDLERS[type(event)]
-        async with factory() as session, session.begin():
-            outbox = Outbox(producer="notifications")
-            envelope = EventEnvelope.wrap(event, producer="booking", occurred_at=at)
-            await handler(event, HandlerContext(session=session, outbox=outbox, envelope=envelope))
-            await outbox.flush(session)
+        await handle_directly(
+            factory, HANDLERS[type(event)], event, producer="booking", consumer="notifications", occurred_at=at
+        )
 
     return delivered
 
