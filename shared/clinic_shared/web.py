@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date, datetime
+from datetime import time as time_of_day
 from typing import Annotated, Any
 
 import swagger_ui_bundle
@@ -20,7 +21,16 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -328,6 +338,28 @@ class RequestModel(BaseModel):
     def _refuse_nul(cls, data: Any) -> Any:
         return _without_nul(data)
 
+
+_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _hh_mm(value: object) -> object:
+    # Only the string form: pydantic would read a number as seconds since midnight in UTC, and an
+    # offset-aware time cannot be compared with a clinic's wall-clock ones (that was a 500).
+    if isinstance(value, time_of_day) and value.tzinfo is None:  # from our own code, when answering
+        return value
+    if not isinstance(value, str) or not _HH_MM.match(value):
+        raise ValueError("give a local time as HH:MM, e.g. 09:00")
+    return value
+
+
+# A clinic's wall-clock time of day, as "HH:MM" both ways. Not JSON Schema's `format: time`, which is
+# RFC 3339's and demands an offset.
+LocalTime = Annotated[
+    time_of_day,
+    BeforeValidator(_hh_mm),
+    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": _HH_MM.pattern, "examples": ["09:00"]}),
+]
 
 EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2200, 12, 31)
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from datetime import time
-from typing import Annotated, Self
+from typing import Self
 from uuid import UUID
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StrictInt, WithJsonSchema, model_validator
+from pydantic import BaseModel, Field, StrictInt, model_validator
 
 from booking import domain
 from booking.api.common import Admin, ClinicId, ClinicManager, Strict, UnitOfWork
 from booking.domain.areas import Area
 from booking.service import clinics as service
 from clinic_shared.pagination import Page, PageParams
-from clinic_shared.web import ERROR_RESPONSES, error_response
+from clinic_shared.web import ERROR_RESPONSES, LocalTime, error_response
 
 
 class AddressIn(Strict):
@@ -29,28 +27,6 @@ class AddressIn(Strict):
         return domain.Address(
             line1=self.line1, line2=self.line2, city=self.city, postal_code=self.postal_code, country=self.country
         )
-
-
-_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-
-
-def _hh_mm(value: object) -> object:
-    # Only the string form: pydantic would read a number as seconds since midnight in UTC, and an
-    # offset-aware time cannot be compared with the clinic's wall-clock ones.
-    if isinstance(value, time) and value.tzinfo is None:  # from the domain, when answering
-        return value
-    if not isinstance(value, str) or not _HH_MM.match(value):
-        raise ValueError("give a local time as HH:MM, e.g. 09:00")
-    return value
-
-
-# Wall-clock times without an offset: JSON Schema's `format: time` would demand one (RFC 3339).
-LocalTime = Annotated[
-    time,
-    BeforeValidator(_hh_mm),
-    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
-    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["09:00"]}),
-]
 
 
 class Interval(Strict):

@@ -3,14 +3,14 @@ timing rules (how long before a visit the reminder goes, and its quiet hours).""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from clinic_shared.web import ERROR_RESPONSES, RequestModel
+from clinic_shared.web import ERROR_RESPONSES, LocalTime, RequestModel
 from notifications.api.common import CLINIC, ClinicId, ClinicManager, UnitOfWork, ensure_known_clinic
 from notifications.domain.schedule import DEFAULT_POLICY
 
@@ -32,15 +32,15 @@ class AlertRecipientsOut(BaseModel):
 
 class PolicyIn(RequestModel):
     reminder_lead_hours: int = Field(ge=1, le=336, description="the reminder goes this long before the visit")
-    quiet_start: time = Field(description="clinic's local time; messages that can wait are held from here...")
-    quiet_end: time = Field(description="...until here (may be past midnight)")
+    quiet_start: LocalTime = Field(description="clinic's local time; messages that can wait are held from here...")
+    quiet_end: LocalTime = Field(description="...until here (may be past midnight)")
 
 
 class PolicyOut(BaseModel):
     clinic_id: UUID
     reminder_lead_hours: int
-    quiet_start: time
-    quiet_end: time
+    quiet_start: LocalTime
+    quiet_end: LocalTime
     is_default: bool
     changed_at: datetime | None
 
