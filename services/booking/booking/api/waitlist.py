@@ -141,7 +141,7 @@ class AcceptIn(Strict):
         404: error_response("Unknown clinic, treatment or practitioner"),
         409: error_response("Times are free in these days already (`details.alternatives` lists some): book one"),
         401: error_response("A bearer token was sent and is not valid"),
-        403: error_response("A token that is neither a manage link nor a staff token"),
+        403: error_response("A token that is neither a manage link nor a staff token, or staff of another clinic"),
         422: error_response("Bad request, or days past the clinic's horizon; `field` names it"),
         429: error_response("Too many requests; see Retry-After"),
     },
