@@ -1,5 +1,5 @@
 """Tenancy as a class of tests: every route that takes a clinic's, a patient's or an appointment's id (or
-a course's or a waitlist entry's) refuses staff of another clinic with 403, whatever the body.
+a course's, a waitlist entry's or a practitioner's) refuses staff of another clinic with 403, whatever the body.
 
 The routes are read off the application's OpenAPI document, so a new route is covered the day it is
 added; a route that is public on purpose is named as such by the service's test. Each request carries
@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 import httpx
 from fastapi import FastAPI
 
-SCOPED = ("clinic_id", "patient_id", "appointment_id", "course_id", "entry_id")
+SCOPED = ("clinic_id", "patient_id", "appointment_id", "course_id", "entry_id", "practitioner_id")
 _PARAMETER = re.compile(r"\{(\w+)\}")
 
 

@@ -17,6 +17,7 @@ from booking.settings import BookingSettings
 from clinic_shared import manage_links
 from clinic_shared.auth import (
     STAFF_ROLES,
+    CurrentPrincipal,
     Forbidden,
     NotAuthenticated,
     Principal,
@@ -169,6 +170,21 @@ def entry_caller(*staff: Role) -> Any:
 
         await _staff_at(caller, staff, clinic)
         return caller
+
+    return Depends(admit)
+
+
+def practitioner_caller(*roles: Role) -> Any:
+    """Staff in `roles` of a clinic the practitioner works at (admins: any), before the body is read."""
+
+    async def admit(practitioner_id: PractitionerId, principal: CurrentPrincipal, uow: UnitOfWork) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"requires one of: {', '.join(sorted(roles))}")
+        if not principal.works_at_every_clinic and not (
+            await scope.clinics_of_practitioner(uow, practitioner_id=practitioner_id) & principal.clinic_ids
+        ):
+            raise Forbidden("this practitioner does not work at your clinics", field="practitioner_id")
+        return principal
 
     return Depends(admit)
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from booking.api.clinics import OpeningHoursIn
-from booking.api.common import Admin, ClinicEditor, ClinicId, ClinicManager, PractitionerId, Staff, Strict, UnitOfWork
+from booking.api.common import (
+    Admin,
+    ClinicId,
+    ClinicManager,
+    PractitionerId,
+    Strict,
+    UnitOfWork,
+    practitioner_caller,
+)
 from booking.domain.staff import Practitioner, Profession, TreatmentKind
 from booking.service import setup as service
-from clinic_shared.auth import Forbidden
+from clinic_shared.auth import STAFF_ROLES, Principal, Role
 from clinic_shared.web import ERROR_RESPONSES, SaneDate, SaneDatetime, error_response
 
 router = APIRouter(prefix="/practitioners", tags=["practitioners"], responses=ERROR_RESPONSES)
@@ -80,7 +88,10 @@ async def register(body: PractitionerIn, uow: UnitOfWork, _: Admin) -> Practitio
 
 
 @router.get("/{practitioner_id}", summary="One practitioner", responses=UNKNOWN)
-async def get(practitioner_id: PractitionerId, uow: UnitOfWork, _: Staff) -> PractitionerOut:
+async def get(
+    practitioner_id: PractitionerId, uow: UnitOfWork, _: Annotated[Principal, practitioner_caller(*STAFF_ROLES)]
+) -> PractitionerOut:
+    """For staff of a clinic the practitioner works at, and admins."""
     return PractitionerOut.of(await service.find_practitioner(uow, practitioner_id=practitioner_id))
 
 
@@ -125,12 +136,12 @@ async def set_hours(
     "/{practitioner_id}/time-off", status_code=status.HTTP_201_CREATED, summary="Book time off", responses=UNKNOWN
 )
 async def time_off(
-    practitioner_id: PractitionerId, body: TimeOffIn, uow: UnitOfWork, principal: ClinicEditor
+    practitioner_id: PractitionerId,
+    body: TimeOffIn,
+    uow: UnitOfWork,
+    _: Annotated[Principal, practitioner_caller(Role.CLINIC_MANAGER, Role.ADMIN)],
 ) -> TimeOffOut:
     """Admins, or managers of a clinic the practitioner works at: time off applies at every clinic."""
-    practitioner = await service.find_practitioner(uow, practitioner_id=practitioner_id)
-    if not principal.works_at_every_clinic and not set(practitioner.clinics) & principal.clinic_ids:
-        raise Forbidden("this practitioner does not work at your clinics", field="practitioner_id")
     leave = await service.book_time_off(
         uow, practitioner_id=practitioner_id, starts_at=body.starts_at, ends_at=body.ends_at
     )

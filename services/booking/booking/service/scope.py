@@ -1,6 +1,7 @@
-"""Whose a visit, a course or a waitlist entry is: read before a request's body, so that who may act is
-decided before anything the caller sent is looked at. The use case decides again, with the record in
-hand; this only answers an outsider early, and the same way whatever they sent."""
+"""Whose a visit, a course or a waitlist entry is, and where a practitioner works: read before a
+request's body, so that who may act is decided before anything the caller sent is looked at. The use
+case decides again, with the record in hand; this only answers an outsider early, and the same way
+whatever they sent."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from booking.adapters.uow import BookingUnitOfWork
+from booking.domain.staff import PractitionerNotFound
 
 
 @dataclass(frozen=True)
@@ -35,3 +37,14 @@ async def owner_of_entry(uow: BookingUnitOfWork, *, entry_id: UUID) -> Owner:
         await uow.read_without_transaction()
         entry = await uow.waitlist.get(entry_id)
     return Owner(clinic_id=entry.clinic_id, patient_id=entry.patient_id)
+
+
+async def clinics_of_practitioner(uow: BookingUnitOfWork, *, practitioner_id: UUID) -> frozenset[UUID]:
+    """Where the practitioner works; none for a practitioner who does not exist."""
+    async with uow:
+        await uow.read_without_transaction()
+        try:
+            practitioner = await uow.practitioners.get(practitioner_id)
+        except PractitionerNotFound:
+            return frozenset()
+    return frozenset(practitioner.clinics)
