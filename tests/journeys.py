@@ -34,11 +34,9 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-async def bookable_clinic_with_supplies(
-    booking: httpx.AsyncClient, inventory: httpx.AsyncClient, env: TestEnvironment
-) -> dict[str, Any]:
-    """A clinic in booking (one practitioner, room and device, a face treatment), known to inventory,
-    with a face kit of one cartridge and 3 g of cream."""
+async def bookable_clinic(booking: httpx.AsyncClient, env: TestEnvironment) -> dict[str, Any]:
+    """A clinic in booking set up by its admin: one practitioner (credentialed, working weekdays), room
+    and device, and a face treatment."""
     admin = env.auth_header(Role.ADMIN)
     clinic = ok(
         await booking.post(
@@ -55,8 +53,10 @@ async def bookable_clinic_with_supplies(
         )
     )
     clinic_id = clinic["id"]
-    ok(await booking.post(f"/clinics/{clinic_id}/rooms", json={"name": "Room 1"}, headers=admin))
-    ok(await booking.post(f"/clinics/{clinic_id}/devices", json={"name": "Pen", "model": "Pen 4"}, headers=admin))
+    room = ok(await booking.post(f"/clinics/{clinic_id}/rooms", json={"name": "Room 1"}, headers=admin))
+    device = ok(
+        await booking.post(f"/clinics/{clinic_id}/devices", json={"name": "Pen", "model": "Pen 4"}, headers=admin)
+    )
     treatment = ok(
         await booking.post(
             f"/clinics/{clinic_id}/treatments",
@@ -78,6 +78,23 @@ async def bookable_clinic_with_supplies(
         )
     )  # fmt: skip
     ok(await booking.put(f"/practitioners/{practitioner['id']}/clinics/{clinic_id}", json=WEEK, headers=admin))
+    return {
+        "id": clinic_id,
+        "treatment_id": treatment["id"],
+        "practitioner_id": practitioner["id"],
+        "room_id": room["id"],
+        "device_id": device["id"],
+    }
+
+
+async def bookable_clinic_with_supplies(
+    booking: httpx.AsyncClient, inventory: httpx.AsyncClient, env: TestEnvironment
+) -> dict[str, Any]:
+    """A clinic in booking (one practitioner, room and device, a face treatment), known to inventory,
+    with a face kit of one cartridge and 3 g of cream."""
+    admin = env.auth_header(Role.ADMIN)
+    place = await bookable_clinic(booking, env)
+    clinic_id = place["id"]
 
     async def known() -> bool:
         return (await inventory.get(f"/clinics/{clinic_id}", headers=admin)).status_code == 200
@@ -109,7 +126,7 @@ async def bookable_clinic_with_supplies(
     )
     return {
         "id": clinic_id,
-        "treatment_id": treatment["id"],
+        "treatment_id": place["treatment_id"],
         "cartridge": cartridge["id"],
         "cream": cream["id"],
         "manager": manager,
@@ -127,7 +144,12 @@ async def receive(inventory: httpx.AsyncClient, clinic: dict[str, Any], item: st
     )  # fmt: skip
 
 
-async def book(booking: httpx.AsyncClient, clinic: dict[str, Any], hour: int) -> dict[str, Any]:
+PATIENT = {"display_name": "Sam Saga", "email": "sam@example.org", "care_messages_consent": True}
+CONSENT = {"accepted": True, "text_version": "2026-11"}
+
+
+async def book(booking: httpx.AsyncClient, clinic: dict[str, Any], hour: int, **extra: Any) -> dict[str, Any]:
+    """A patient books the clinic's face treatment a week ahead at this hour (clinic time)."""
     day = weekday(7)
     starts_at = datetime(day.year, day.month, day.day, hour, tzinfo=ZONE).isoformat()
     return ok(
@@ -138,8 +160,9 @@ async def book(booking: httpx.AsyncClient, clinic: dict[str, Any], hour: int) ->
                 "treatment_id": clinic["treatment_id"],
                 "areas": ["face"],
                 "starts_at": starts_at,
-                "patient": {"display_name": "Sam Saga", "email": "sam@example.org", "care_messages_consent": True},
-                "consent": {"accepted": True, "text_version": "2026-11"},
+                "patient": PATIENT,
+                "consent": CONSENT,
+                **extra,
             },
         )
     )

@@ -15,7 +15,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -36,6 +36,7 @@ from clinic_shared.testing.messaging import handle_directly
 from clinic_shared.testing.plugin import TestEnvironment
 from clinic_shared.testing.processes import ServiceProcess, free_port, start, stop, wait_until_ready
 from notifications.consumers import PATIENTS_AND_VISITS
+from tests.journeys import CONSENT, PATIENT, book, bookable_clinic, ok, weekday
 
 pytestmark = pytest.mark.contract
 
@@ -127,84 +128,26 @@ def _with_real_ids(case: Any, ids: dict[str, str]) -> None:
                 case.body[key] = ids[key]
 
 
-async def _created(answer: Awaitable[httpx.Response]) -> dict[str, Any]:
-    response = await answer
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-WEEK = {
-    day: [{"opens": "09:00", "closes": "17:00"}] for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
-}
-
-
-def _weekday(days_ahead: int) -> date:
-    day = datetime.now(UTC).date() + timedelta(days=days_ahead)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
-
-
 async def _seed_booking(client: httpx.AsyncClient, test_env: TestEnvironment, url: str) -> dict[str, str]:
-    clinic = await _created(
-        client.post(
-            "/clinics",
-            json={
-                "name": f"Fuzzed {uuid.uuid4().hex[:6]}", "timezone": "Europe/Amsterdam", "phone": "+31 20 555 0100",
-                "address": {"line1": "Herengracht 1", "city": "Amsterdam", "postal_code": "1015 BS", "country": "NL"},
-                "opening_hours": WEEK,
-            },
-        )
-    )  # fmt: skip
-    here = f"/clinics/{clinic['id']}"
-    room = await _created(client.post(f"{here}/rooms", json={"name": "Room 1"}))
-    device = await _created(client.post(f"{here}/devices", json={"name": "Pen 1", "model": "Pen 4"}))
-    treatment = await _created(
-        client.post(
-            f"{here}/treatments",
-            json={"name": "Microneedling", "numbing_minutes": 30, "procedure_minutes": {"face": 30, "neck": 15},
-                  "turnover_minutes": 15},
-        )
-    )  # fmt: skip
-    practitioner = await _created(
-        client.post("/practitioners", json={"name": "Dr Fuzz", "profession": "dermatologist"})
-    )
-    today = datetime.now(UTC).date()
-    await _created(
-        client.post(
-            f"/practitioners/{practitioner['id']}/credentials",
-            json={"number": "MN-1", "issuer": "Board", "valid_from": str(today - timedelta(days=30)),
-                  "valid_to": str(today + timedelta(days=365))},
-        )
-    )  # fmt: skip
-    await _created(client.put(f"/practitioners/{practitioner['id']}/clinics/{clinic['id']}", json=WEEK))
-    closure_day = str(_weekday(40))
-    closure = await _created(client.post(f"{here}/closures", json={"first_day": closure_day, "last_day": closure_day}))
-    day = _weekday(8)
-    patient = {"display_name": "Fuzz Patient", "email": "fuzz@example.org", "care_messages_consent": True}
-    consent = {"accepted": True, "text_version": "2026-11"}
-    booked = await _created(
-        client.post(
-            "/appointments",
-            json={"clinic_id": clinic["id"], "treatment_id": treatment["id"], "areas": ["face"],
-                  "starts_at": f"{day}T10:00:00+01:00", "patient": patient, "consent": consent, "course_sessions": 2},
-        )
-    )  # fmt: skip
-    visit = booked["appointment"]
-    screening = await _created(client.get(f"/appointments/{visit['id']}/screening"))
-    saturday = day + timedelta(days=5 - day.weekday())
-    joined = await _created(
-        client.post(
+    place = await bookable_clinic(client, test_env)
+    here = f"/clinics/{place['id']}"
+    closure_day = str(weekday(40))
+    closure = ok(await client.post(f"{here}/closures", json={"first_day": closure_day, "last_day": closure_day}))
+    visit = (await book(client, place, 10, course_sessions=2))["appointment"]
+    screening = ok(await client.get(f"/appointments/{visit['id']}/screening"))
+    saturday = weekday(7) + timedelta(days=5 - weekday(7).weekday())  # the clinic is closed at weekends
+    joined = ok(
+        await client.post(
             f"{here}/waitlist",
-            json={"treatment_id": treatment["id"], "areas": ["face"], "from": str(saturday),
-                  "to": str(saturday + timedelta(days=1)), "patient": patient, "consent": consent},
+            json={"treatment_id": place["treatment_id"], "areas": ["face"], "from": str(saturday),
+                  "to": str(saturday + timedelta(days=1)), "patient": PATIENT, "consent": CONSENT},
         )
     )  # fmt: skip
     return {
-        "clinic_id": clinic["id"], "room_id": room["id"], "device_id": device["id"], "treatment_id": treatment["id"],
-        "practitioner_id": practitioner["id"], "closure_id": closure["id"], "appointment_id": visit["id"],
-        "patient_id": screening["patient_id"], "course_id": visit["course_id"], "entry_id": joined["entry"]["id"],
+        "clinic_id": place["id"], "room_id": place["room_id"], "device_id": place["device_id"],
+        "treatment_id": place["treatment_id"], "practitioner_id": place["practitioner_id"],
+        "closure_id": closure["id"], "appointment_id": visit["id"], "patient_id": screening["patient_id"],
+        "course_id": visit["course_id"], "entry_id": joined["entry"]["id"],
     }  # fmt: skip
 
 
@@ -232,32 +175,30 @@ async def _known_clinic(url: str, consumer: str) -> str:
 async def _seed_inventory(client: httpx.AsyncClient, test_env: TestEnvironment, url: str) -> dict[str, str]:
     clinic_id, other_id = await _known_clinic(url, "inventory"), await _known_clinic(url, "inventory")
     here = f"/clinics/{clinic_id}"
-    cartridge = await _created(
-        client.post(
+    cartridge = ok(
+        await client.post(
             "/items",
             json={"name": "Cartridge 36-pin", "kind": "cartridge", "unit": "each", "needle_configuration": "36-pin",
                   "fits_device_models": ["Pen 4"]},
         )
     )  # fmt: skip
-    cream = await _created(
-        client.post(
+    cream = ok(
+        await client.post(
             "/items",
             json={"name": "Lidocaine cream 5%", "kind": "numbing_cream", "unit": "tube", "tube_grams": "30",
                   "active_ingredient": "lidocaine", "concentration_percent": "5"},
         )
     )  # fmt: skip
     expires = str(datetime.now(UTC).date() + timedelta(days=365))
-    lot = await _created(
-        client.post(f"{here}/deliveries", json={"item_id": cartridge["id"], "lot_number": "FZ-1", "expires_on": expires,
-                                                "quantity": "50"})
-    )  # fmt: skip
-    tube_lot = await _created(
-        client.post(f"{here}/deliveries", json={"item_id": cream["id"], "lot_number": "FZ-C", "expires_on": expires,
-                                                "quantity": "3", "supplier": "Fuzz"})
-    )  # fmt: skip
-    tube = await _created(client.post(f"{here}/lots/{tube_lot['id']}/open-tube"))
-    transfer = await _created(
-        client.post(f"{here}/transfers", json={"to_clinic_id": other_id, "lot_id": lot["id"], "quantity": "5"})
+
+    async def delivered(item: dict[str, Any], lot_number: str, quantity: str) -> dict[str, Any]:
+        body = {"item_id": item["id"], "lot_number": lot_number, "expires_on": expires, "quantity": quantity}
+        return ok(await client.post(f"{here}/deliveries", json=body))
+
+    lot, tube_lot = await delivered(cartridge, "FZ-1", "50"), await delivered(cream, "FZ-C", "3")
+    tube = ok(await client.post(f"{here}/lots/{tube_lot['id']}/open-tube"))
+    transfer = ok(
+        await client.post(f"{here}/transfers", json={"to_clinic_id": other_id, "lot_id": lot["id"], "quantity": "5"})
     )
     return {
         "clinic_id": clinic_id, "to_clinic_id": other_id, "item_id": cartridge["id"], "lot_id": lot["id"],

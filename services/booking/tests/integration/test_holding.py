@@ -82,21 +82,27 @@ async def test_a_taken_room_is_named_and_another_room_is_held_in_the_same_transa
         await engine.dispose()
 
 
+async def _slot_constraints(test_env: TestEnvironment) -> dict[str, str]:
+    """The definitions of the exclusion constraints, by resource, as PostgreSQL holds them."""
+    engine = create_async_engine(test_env.database_url("booking"))
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = ANY(:names)"),
+                {"names": sorted(SLOT_CONSTRAINTS)},
+            )
+            return {name.removeprefix("ex_appointments_"): definition for name, definition in rows}
+    finally:
+        await engine.dispose()
+
+
 async def test_the_exclusion_constraints_count_exactly_the_statuses_the_domain_says_hold(
     booking: httpx.AsyncClient, test_env: TestEnvironment
 ) -> None:
     # The calendar reads busy periods through these constraints' partial indexes, with HOLDING as
     # its condition: a status added to one and not the other breaks double-booking or the index.
-    engine = create_async_engine(test_env.database_url("booking"))
-    try:
-        async with engine.connect() as connection:
-            definitions = await connection.scalars(
-                text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = ANY(:names)"),
-                {"names": sorted(SLOT_CONSTRAINTS)},
-            )
-            statuses = [set(re.findall(r"'(\w+)'::text", definition.split(" WHERE ")[1])) for definition in definitions]
-    finally:
-        await engine.dispose()
+    definitions = (await _slot_constraints(test_env)).values()
+    statuses = [set(re.findall(r"'(\w+)'::text", definition.split(" WHERE ")[1])) for definition in definitions]
     assert statuses == [set(HOLDING)] * len(SLOT_CONSTRAINTS)
 
 
@@ -105,19 +111,8 @@ async def test_the_exclusion_constraints_hold_the_periods_the_repository_reads_c
 ) -> None:
     # A refused hold is explained by reading SLOT_PERIODS; a constraint over other columns would make
     # the explanation (and the resource the booking then avoids) wrong.
-    engine = create_async_engine(test_env.database_url("booking"))
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = ANY(:names)"),
-                {"names": sorted(SLOT_CONSTRAINTS)},
-            )
-            definitions = {name.removeprefix("ex_appointments_"): definition for name, definition in rows}
-    finally:
-        await engine.dispose()
+    definitions = await _slot_constraints(test_env)
     assert set(definitions) == set(SLOT_PERIODS)
     for resource, (resource_id, start, end) in SLOT_PERIODS.items():
-        assert (
-            f"({resource_id.key} WITH =, tstzrange({start.key}, {end.key}, '[)'::text) WITH &&)"
-            in (definitions[resource])
-        ), definitions[resource]
+        period = f"({resource_id.key} WITH =, tstzrange({start.key}, {end.key}, '[)'::text) WITH &&)"
+        assert period in definitions[resource], definitions[resource]
