@@ -18,6 +18,7 @@ async def platform(
 ) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     """API clients of every service, with every worker running."""
     services = discover_services()
+    await test_env.discard_unpublished_events()
     clients: dict[str, httpx.AsyncClient] = {}
     async with AsyncExitStack() as stack:
         for name, definition in services.items():

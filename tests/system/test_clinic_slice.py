@@ -71,9 +71,14 @@ def texts() -> Iterator[FakeProvider]:
 
 
 @pytest.fixture(scope="module")
+async def quiet_outboxes(test_env: TestEnvironment, service_databases: dict[str, str]) -> None:
+    await test_env.discard_unpublished_events()
+
+
+@pytest.fixture(scope="module")
 def processes(
     test_env: TestEnvironment,
-    service_databases: dict[str, str],
+    quiet_outboxes: None,
     tmp_path_factory: pytest.TempPathFactory,
     mail: tuple[MailSink, int],
     texts: FakeProvider,

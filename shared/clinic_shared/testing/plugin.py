@@ -111,6 +111,17 @@ class TestEnvironment:
     def auth_header(self, role: auth.Role, *, clinics: list[UUID] | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, clinics=clinics)}"}
 
+    async def discard_unpublished_events(self) -> None:
+        """Delete the events earlier tests wrote to the services' outboxes with no relay running. A
+        module that starts workers expects its own events to arrive within seconds; thousands of
+        others queued ahead of them (a race test writes as many) would hold them up."""
+        for service in discover_services():
+            connection = await asyncpg.connect(asyncpg_dsn(self.database_url(service)))
+            try:
+                await connection.execute("DELETE FROM outbox WHERE published_at IS NULL")
+            finally:
+                await connection.close()
+
     async def create_database(self, name: str) -> None:
         await self._administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
 
