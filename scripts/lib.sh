@@ -23,6 +23,22 @@ ensure_venv() {
   echo "$stamp" > "$VENV/.installed"
 }
 
+# `npm ci` in each DIR (default deploy/oidc, the development OpenID provider) when its package.json or
+# package-lock.json changed since the last install; the stamp lives in node_modules, which npm ci replaces.
+ensure_node_packages() {
+  local dir stamp
+  for dir in "${@:-$ROOT/deploy/oidc}"; do
+    stamp=$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)
+    if [[ -f $dir/node_modules/.installed && $(cat "$dir/node_modules/.installed") == "$stamp" ]]; then
+      continue
+    fi
+    command -v npm >/dev/null || { echo "npm is required (Node 20 or newer) to install $dir" >&2; exit 1; }
+    say "installing Node packages in ${dir#"$ROOT"/} (npm ci)"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$stamp" > "$dir/node_modules/.installed"
+  done
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # PostgreSQL and RabbitMQ run on every machine of this kind; start them if they have stopped.

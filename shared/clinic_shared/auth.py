@@ -2,7 +2,8 @@
 development issuer can be swapped for a real OpenID Connect provider without touching a service.
 
 Claims: `sub`, `role` (one of `Role`), `clinics` (clinic ids the principal works for) and, for
-patient links, `appointments` (the only appointments the token may touch).
+patient links, `appointments` (the only appointments the token may touch). The role and clinics
+claims may go by other names in a chain's own provider: the verifier is told which.
 """
 
 from __future__ import annotations
@@ -71,11 +72,22 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, *, public_key: str | None, jwks_url: str | None, issuer: str, audience: str) -> None:
+    def __init__(
+        self,
+        *,
+        public_key: str | None,
+        jwks_url: str | None,
+        issuer: str,
+        audience: str,
+        role_claim: str = "role",
+        clinics_claim: str = "clinics",
+    ) -> None:
         self._public_key = public_key
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         self._issuer = issuer
         self._audience = audience
+        self._role_claim = role_claim
+        self._clinics_claim = clinics_claim
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -86,12 +98,12 @@ class TokenVerifier:
                 algorithms=ALGORITHMS,
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "sub", "role"]},
+                options={"require": ["exp", "sub", self._role_claim]},
             )
             return Principal(
                 subject=str(claims["sub"]),
-                role=Role(claims["role"]),
-                clinic_ids=frozenset(UUID(c) for c in claims.get("clinics", [])),
+                role=Role(claims[self._role_claim]),
+                clinic_ids=frozenset(UUID(c) for c in claims.get(self._clinics_claim, [])),
                 appointment_ids=frozenset(UUID(a) for a in claims.get("appointments", [])),
             )
         except (jwt.PyJWTError, ValueError, TypeError) as error:

@@ -25,7 +25,7 @@ from clinic_shared.messaging import operations
 from clinic_shared.migrations import upgrade
 from clinic_shared.outbox import measure_lag
 from clinic_shared.runtime import ServiceDefinition, discover_services, topology_of
-from clinic_shared.settings import ServiceSettings
+from clinic_shared.settings import DEVELOPMENT_ISSUER, ServiceSettings
 
 T = TypeVar("T")
 
@@ -262,7 +262,12 @@ def token() -> None:
 @click.option("--subject", default="dev-user", show_default=True)
 @click.option("--hours", default=12, show_default=True, type=click.IntRange(1, 24 * 30))
 @click.option("--private-key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-@click.option("--issuer", default="clinic-dev-issuer", show_default=True)
+@click.option(
+    "--issuer",
+    default=DEVELOPMENT_ISSUER,
+    show_default=True,
+    help="the `iss` the APIs trust (their JWT_ISSUER), e.g. the development OpenID provider's URL",
+)
 @click.option("--audience", default="clinic-platform", show_default=True)
 def token_mint(
     role: str,
@@ -274,7 +279,7 @@ def token_mint(
     issuer: str,
     audience: str,
 ) -> None:
-    """Print a signed bearer token."""
+    """Print a signed bearer token (kid "dev", which the development OpenID provider also publishes)."""
     click.echo(
         auth.mint_token(
             private_key_file.read_text(),

@@ -132,6 +132,8 @@ def build_api(definition: ServiceDefinition, settings: ServiceSettings) -> FastA
         jwks_url=settings.jwks_url,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
+        role_claim=settings.jwt_role_claim,
+        clinics_claim=settings.jwt_clinics_claim,
     )
     return app
 

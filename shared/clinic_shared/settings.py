@@ -58,6 +58,9 @@ class ServiceSettings(BaseSettings):
     jwks_url: str | None = Field(default=None, description="issuer's JWKS document; used when no PEM is set")
     jwt_issuer: str = DEVELOPMENT_ISSUER
     jwt_audience: str = "clinic-platform"
+    # Where the token carries the principal's role and clinic ids (a chain's provider may name them otherwise).
+    jwt_role_claim: str = Field(default="role", min_length=1)
+    jwt_clinics_claim: str = Field(default="clinics", min_length=1)
 
     @model_validator(mode="before")
     @classmethod
