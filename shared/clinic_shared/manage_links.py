@@ -1,8 +1,10 @@
 """Signed links that let a patient view, reschedule and cancel one appointment, or look after one
-waitlist entry (see the offer, accept or decline it, leave), without an account.
+waitlist entry (see the offer, accept or decline it, leave), without an account; and the token of a
+hold, a time kept for a few minutes while a patient fills in their details (see, extend, release it,
+book with it).
 
-The token is a JWT (HS256) scoped to one appointment or one waitlist entry and its patient; the two
-kinds have different audiences, so neither passes for the other. It is a contract between booking,
+The token is a JWT (HS256) scoped to one appointment, one waitlist entry or one hold; each kind has an
+audience of its own (its purpose), so none passes for another. It is a contract between booking,
 which verifies it, and the services that put it in front of patients (booking's answers,
 notifications' messages): they share the signing secret (`*_MANAGE_LINK_SECRET`), so it lives here.
 The identity provider's staff tokens are a separate matter.
@@ -25,6 +27,9 @@ ISSUER = "booking"
 VALID_AFTER_VISIT = timedelta(days=60)
 # A waitlist link is needed until the last day waited for, and to read back what came of it.
 VALID_AFTER_WAIT = timedelta(days=30)
+HOLD_AUDIENCE = "clinic-hold"
+# A hold token outlives the longest its hold can last a little, to read back what became of it.
+VALID_AFTER_HOLD = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,15 @@ class ManageGrant:
 class WaitlistGrant:
     entry_id: UUID
     patient_id: UUID
+
+
+@dataclass(frozen=True)
+class HoldGrant:
+    hold_id: UUID
+
+
+class LinkExpired(NotAuthenticated):
+    """A genuine link or token (its signature checked) whose time is over."""
 
 
 def sign(
@@ -64,6 +78,8 @@ def verified(
         )
         UUID(str(claims["sub"]))
         return {name: str(value) for name, value in claims.items()}
+    except jwt.ExpiredSignatureError as error:
+        raise LinkExpired(f"invalid {what}: {type(error).__name__}") from error
     except (jwt.PyJWTError, ValueError) as error:
         raise NotAuthenticated(f"invalid {what}: {type(error).__name__}") from error
 
@@ -112,3 +128,21 @@ def verify_waitlist(secret: str, token: str) -> WaitlistGrant:
         secret, token, audience=WAITLIST_AUDIENCE, claim="waitlist_entry", what="waitlist link"
     )
     return WaitlistGrant(entry_id=entry_id, patient_id=patient_id)
+
+
+def issue_hold(secret: str, *, hold_id: UUID, lasts_at_most_until: datetime) -> str:
+    """`lasts_at_most_until`: the end of the hold's longest possible life (extended, if it may be)."""
+    # Nobody is named on a hold: the token's subject is the hold itself.
+    return _sign(
+        secret,
+        audience=HOLD_AUDIENCE,
+        patient_id=hold_id,
+        scope=("hold", hold_id),
+        expires=lasts_at_most_until + VALID_AFTER_HOLD,
+    )
+
+
+def verify_hold(secret: str, token: str) -> HoldGrant:
+    """LinkExpired (a NotAuthenticated) for a genuine hold token whose hold is over for certain."""
+    hold_id, _ = _verified(secret, token, audience=HOLD_AUDIENCE, claim="hold", what="hold token")
+    return HoldGrant(hold_id=hold_id)

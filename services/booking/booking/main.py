@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from booking import api, consumers
 from booking.seed import seed_demo
-from booking.service import saga, waitlist
+from booking.service import holds, saga, waitlist
 from booking.settings import BookingSettings
 from clinic_shared.idempotency import prune_expired_keys
 from clinic_shared.runtime import PeriodicJob, ServiceDefinition
@@ -28,6 +28,7 @@ SERVICE = ServiceDefinition(
     jobs=(
         PeriodicJob(name="supplies-timeout", interval_s=5, run=saga.reject_unanswered),
         PeriodicJob(name="waitlist-offers", interval_s=2, run=waitlist.offer_freed_times),
+        PeriodicJob(name="holds-lapse", interval_s=5, run=holds.lapse_holds),
         PeriodicJob(name="idempotency-retention", interval_s=3600, run=prune_expired_keys),
     ),
     seed=seed_demo,

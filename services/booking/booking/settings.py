@@ -18,3 +18,6 @@ class BookingSettings(PatientLinkSettings):
     supplies_timeout_s: int = Field(default=120, ge=5)
     # A time offered to a waiting patient is held this long before it goes to the next one.
     waitlist_offer_hold_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    # A time held while a patient fills in their details is kept this long; it can be extended once by
+    # as long again, then it lapses and the time is free.
+    hold_minutes: int = Field(default=10, ge=1, le=60)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,6 +16,7 @@ from booking.adapters.tables import SLOT_CONSTRAINTS, SLOT_PERIODS, appointments
 from booking.availability import Allocation
 from booking.domain.appointments import HOLDING, Appointment, AppointmentNotFound, LotUsed, SlotTaken, Status
 from booking.domain.courses import Course, CourseNotFound
+from booking.domain.holds import HOLD_STATUSES, Hold
 from clinic_shared.db import violated_constraint
 from clinic_shared.errors import Conflict
 
@@ -51,6 +52,53 @@ _HOLD = pg_insert(appointments).on_conflict_do_nothing().returning(appointments.
 HOLD_ATTEMPTS = 3
 # The statuses under which `uq_appointments_course_session` (migration 0005) keeps a session number taken.
 COURSE_SESSION_HOLDING = ("requested", "confirmed", "checked_in", "completed")
+# What taking up a hold writes: who comes, their screening and course; the time and resources stay.
+TAKE_UP_COLUMNS = frozenset(
+    {"patient_id", "status", "requested_at", "screening_outcome", "screening_answers", "course_id", "session_number"}
+)
+
+
+async def insert_holding(
+    session: AsyncSession,
+    row: dict[str, Any],
+    *,
+    allocation: Allocation,
+    refused_otherwise: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Insert a row that holds time (a visit, an offer, a hold); the transaction stays usable when
+    the time is taken. `refused_otherwise` raises when another constraint refused the row.
+
+    A refusal is explained by reading which resource is taken, not by inserting again where the
+    error would name the constraint: a plain insert waits for every concurrent visit still
+    undecided on that time, and two such waits in opposite directions are a deadlock, which is
+    what 200 patients racing for one time produced. The speculative insert never waits that way."""
+    for _ in range(HOLD_ATTEMPTS):
+        if (await session.execute(_HOLD, row)).first() is not None:
+            return
+        resource = await _taken_resource(session, row)
+        if resource is not None:
+            raise SlotTakenBy(
+                f"the {resource} is no longer free at this time",
+                resource=resource,
+                resource_id=getattr(allocation, f"{resource}_id"),
+            )
+        if refused_otherwise is not None:
+            await refused_otherwise()
+        # Neither: the visit in the way let go of the time (it was cancelled) as we looked. Again.
+    raise SlotTaken("this time is no longer free", field="starts_at")
+
+
+async def _taken_resource(session: AsyncSession, mine: dict[str, Any]) -> str | None:
+    """The first of the row's resources that a holding visit occupies in the same period."""
+    clashes = [
+        select(literal(resource).label("resource")).where(
+            appointments.c.status.in_(HOLDING),
+            resource_id == mine[resource_id.key],
+            func.tstzrange(start, end, "[)").op("&&")(func.tstzrange(mine[start.key], mine[end.key], "[)")),
+        )
+        for resource, (resource_id, start, end) in SLOT_PERIODS.items()
+    ]
+    return (await session.execute(union_all(*clashes).limit(1))).scalar()
 
 
 class AppointmentRepository:
@@ -58,40 +106,30 @@ class AppointmentRepository:
         self._session = session
 
     async def hold(self, appointment: Appointment) -> None:
-        """Insert the visit; the transaction stays usable when the time is taken.
+        """Insert the visit; SlotTakenBy names the resource when the time is taken (see insert_holding)."""
 
-        A refusal is explained by reading which resource is taken, not by inserting again where the
-        error would name the constraint: a plain insert waits for every concurrent visit still
-        undecided on that time, and two such waits in opposite directions are a deadlock, which is
-        what 200 patients racing for one time produced. The speculative insert never waits that way."""
-        row = _row(appointment)
-        for _ in range(HOLD_ATTEMPTS):
-            if (await self._session.execute(_HOLD, row)).first() is not None:
-                return
-            resource = await self._taken_resource(appointment)
-            if resource is not None:
-                raise SlotTakenBy(
-                    f"the {resource} is no longer free at this time",
-                    resource=resource,
-                    resource_id=getattr(appointment.allocation, f"{resource}_id"),
-                )
+        async def session_taken() -> None:
             if appointment.course_id is not None and await self._session_taken(appointment):
                 raise CourseChangedConcurrently("another session of this course was booked meanwhile; reload it")
-            # Neither: the visit in the way let go of the time (it was cancelled) as we looked. Again.
-        raise SlotTaken("this time is no longer free", field="starts_at")
 
-    async def _taken_resource(self, appointment: Appointment) -> str | None:
-        """The first of the visit's resources that a holding visit occupies in the same period."""
-        mine = _row(appointment)
-        clashes = [
-            select(literal(resource).label("resource")).where(
-                appointments.c.status.in_(HOLDING),
-                resource_id == mine[resource_id.key],
-                func.tstzrange(start, end, "[)").op("&&")(func.tstzrange(mine[start.key], mine[end.key], "[)")),
+        await insert_holding(
+            self._session, _row(appointment), allocation=appointment.allocation, refused_otherwise=session_taken
+        )
+
+    async def take_up_hold(self, appointment: Appointment) -> bool:
+        """Turn the hold of the same id into this visit, only while it is still held by the database's
+        clock. The row keeps its time and resources throughout, so nobody can take them in between."""
+        values = {k: v for k, v in _row(appointment).items() if k in TAKE_UP_COLUMNS}
+        result = await self._session.execute(
+            update(appointments)
+            .where(
+                appointments.c.id == appointment.id,
+                appointments.c.status == "held",
+                appointments.c.held_until > func.now(),
             )
-            for resource, (resource_id, start, end) in SLOT_PERIODS.items()
-        ]
-        return (await self._session.execute(union_all(*clashes).limit(1))).scalar()
+            .values(**values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def _session_taken(self, appointment: Appointment) -> bool:
         taken = select(appointments.c.id).where(
@@ -111,7 +149,10 @@ class AppointmentRepository:
     async def get(self, appointment_id: UUID, *, for_update: bool = False) -> Appointment:
         """`for_update`: lock the row until the transaction ends, for a use case that will change it;
         a concurrent change then waits and works from what this one committed."""
-        query = select(appointments).where(appointments.c.id == appointment_id)
+        # A hold is no appointment (nobody is booked): it is reached through its own token only.
+        query = select(appointments).where(
+            appointments.c.id == appointment_id, appointments.c.status.not_in(HOLD_STATUSES)
+        )
         if for_update:
             query = query.with_for_update()
         row = (await self._session.execute(query)).first()
@@ -146,8 +187,9 @@ class AppointmentRepository:
         practitioner_id: UUID | None = None,
         offset: int = 0,
         limit: int = 50,
-    ) -> list[Appointment]:
-        """Visits of a clinic starting in [start, end), in start order: schedules and staff lists."""
+    ) -> list[Appointment | Hold]:
+        """Visits (and holds, in a hold's status) of a clinic starting in [start, end), in start order:
+        schedules and staff lists."""
         query = select(appointments).where(
             appointments.c.clinic_id == clinic_id, appointments.c.starts_at >= start, appointments.c.starts_at < end
         )
@@ -158,7 +200,10 @@ class AppointmentRepository:
         rows = await self._session.execute(
             query.order_by(appointments.c.starts_at, appointments.c.id).offset(offset).limit(limit)
         )
-        return [appointment_from_row(row._mapping) for row in rows]
+        return [
+            hold_from_row(row._mapping) if row.status in HOLD_STATUSES else appointment_from_row(row._mapping)
+            for row in rows
+        ]
 
     async def add_course(self, course: Course) -> None:
         await self._session.execute(
@@ -250,6 +295,26 @@ def _row(appointment: Appointment) -> dict[str, Any]:
         "waitlist_entry_id": appointment.waitlist_entry_id,
         "offer_expires_at": appointment.offer_expires_at,
     }
+
+
+def hold_from_row(row: Any) -> Hold:
+    return Hold(
+        id=row["id"],
+        clinic_id=row["clinic_id"],
+        treatment_id=row["treatment_id"],
+        areas=tuple(row["areas"]),
+        allocation=Allocation(
+            practitioner_id=row["practitioner_id"], room_id=row["room_id"], device_id=row["device_id"]
+        ),
+        starts_at=row["starts_at"],
+        procedure_starts_at=row["procedure_starts_at"],
+        procedure_ends_at=row["procedure_ends_at"],
+        ends_at=row["ends_at"],
+        status=row["status"],
+        held_at=row["requested_at"],
+        held_until=row["held_until"],
+        extended_at=row["hold_extended_at"],
+    )
 
 
 def appointment_from_row(row: Any) -> Appointment:

@@ -26,7 +26,7 @@ from booking.adapters.tables import (
 from booking.domain.clinics import OpeningHours
 from booking.domain.resources import Closure, Resource, ResourceKind, ResourceNameTaken
 from booking.domain.screening import ScreeningQuestion
-from booking.domain.staff import Credential, Practitioner, PractitionerNotFound, TimeOff
+from booking.domain.staff import Credential, Practitioner, PractitionerListing, PractitionerNotFound, TimeOff
 from booking.domain.treatments import Treatment, TreatmentNotFound
 
 _RESOURCE_TABLES = {"room": rooms, "device": devices}
@@ -193,6 +193,16 @@ class PractitionerRepository:
             ),
             clinics={p.clinic_id: hours_from_json(p.working_hours) for p in places},
         )
+
+    async def listed_at(self, clinic_id: UUID) -> list[PractitionerListing]:
+        """Who works at the clinic, by name: what patients choose from (no credentials, no hours)."""
+        rows = await self._session.execute(
+            select(practitioners.c.id, practitioners.c.name, practitioners.c.profession)
+            .join(practitioner_clinics)
+            .where(practitioner_clinics.c.clinic_id == clinic_id)
+            .order_by(practitioners.c.name, practitioners.c.id)
+        )
+        return [PractitionerListing(id=row.id, name=row.name, profession=row.profession) for row in rows]
 
     async def at_clinic(self, clinic_id: UUID) -> list[UUID]:
         rows = await self._session.execute(

@@ -168,7 +168,8 @@ appointments = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("clinic_id", Uuid, ForeignKey("clinics.id"), nullable=False, index=True),
-    Column("patient_id", Uuid, ForeignKey("patients.id"), nullable=False, index=True),
+    # NULL only on a hold, or a hold that ended unbooked (migration 0007: `ck_appointments_patient_named`).
+    Column("patient_id", Uuid, ForeignKey("patients.id"), index=True),
     Column("treatment_id", Uuid, ForeignKey("treatments.id"), nullable=False),
     Column("practitioner_id", Uuid, ForeignKey("practitioners.id"), nullable=False),
     Column("room_id", Uuid, ForeignKey("rooms.id"), nullable=False),
@@ -193,6 +194,9 @@ appointments = Table(
     Column("session_number", Integer),
     Column("waitlist_entry_id", Uuid, ForeignKey("waitlist_entries.id")),
     Column("offer_expires_at", DateTime(timezone=True)),
+    # Set on a hold: until when its time is kept, and when it was extended (once at the most).
+    Column("held_until", DateTime(timezone=True)),
+    Column("hold_extended_at", DateTime(timezone=True)),
 )
 
 waitlist_entries = Table(
@@ -235,8 +239,8 @@ courses = Table(
 
 # What each resource is busy for during a visit: the room from arrival to the end of cleaning, the
 # practitioner for the procedure, the device for the procedure and its cleaning. The exclusion constraints
-# `ex_appointments_<resource>` (migrations 0002 and 0006) refuse two holding visits whose periods overlap
-# on one resource; a test compares them with this table.
+# `ex_appointments_<resource>` (migrations 0002, 0006 and 0007) refuse two holding visits whose periods
+# overlap on one resource; a test compares them with this table.
 SLOT_PERIODS = {
     "room": (appointments.c.room_id, appointments.c.starts_at, appointments.c.ends_at),
     "practitioner": (

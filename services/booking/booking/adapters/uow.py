@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.adapters.appointments import AppointmentRepository
 from booking.adapters.clinics import ClinicRepository
+from booking.adapters.holds import HoldRepository
 from booking.adapters.patients import PatientRepository
 from booking.adapters.setup import PractitionerRepository, SetupRepository
 from booking.adapters.waitlist import WaitlistRepository
@@ -18,6 +19,7 @@ class BookingUnitOfWork(SqlUnitOfWork):
     setup: SetupRepository
     practitioners: PractitionerRepository
     appointments: AppointmentRepository
+    holds: HoldRepository
     patients: PatientRepository
     waitlist: WaitlistRepository
     idempotency: IdempotencyStore
@@ -27,6 +29,7 @@ class BookingUnitOfWork(SqlUnitOfWork):
         self.setup = SetupRepository(session)
         self.practitioners = PractitionerRepository(session)
         self.appointments = AppointmentRepository(session)
+        self.holds = HoldRepository(session)
         self.patients = PatientRepository(session)
         self.waitlist = WaitlistRepository(session)
         self.idempotency = IdempotencyStore(session)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from booking import availability
 from booking.adapters.appointments import CourseChangedConcurrently, SlotTakenBy
-from booking.api import clinics, courses, lifecycle, practitioners, schedules, setup, visits, waitlist
+from booking.api import clinics, courses, holds, lifecycle, practitioners, schedules, setup, visits, waitlist
 from booking.api import patients as patient_routes
 from booking.domain import appointments, patients, resources, screening, staff, treatments
 from booking.domain import clinics as clinic_rules
 from booking.domain import courses as course_rules
+from booking.domain import holds as hold_rules
 from booking.domain import waitlist as waitlist_rules
 from booking.service.schedules import InvalidPeriod
 from booking.service.visits import InvalidSearch
@@ -64,16 +65,23 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     waitlist_rules.NoOpenOffer: 409,
     waitlist_rules.WaitlistEntryClosed: 409,
     appointments.OfferLapsed: 409,
+    hold_rules.HoldNotFound: 404,
+    hold_rules.HoldNotHeld: 409,
+    hold_rules.HoldAlreadyExtended: 409,
+    hold_rules.HoldAlreadyBooked: 409,
+    hold_rules.HoldMismatch: 422,
 }
 
 ROUTERS = (
     clinics.router,
     setup.router,
     practitioners.router,
+    practitioners.clinic_router,
     visits.router,
     lifecycle.router,
     schedules.router,
     patient_routes.router,
     courses.router,
     waitlist.router,
+    holds.router,
 )

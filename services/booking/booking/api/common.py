@@ -26,7 +26,7 @@ from clinic_shared.auth import (
     require_clinic_roles,
     require_roles,
 )
-from clinic_shared.manage_links import ManageGrant, WaitlistGrant
+from clinic_shared.manage_links import HoldGrant, ManageGrant, WaitlistGrant
 from clinic_shared.web import RequestModel
 
 
@@ -52,6 +52,7 @@ PractitionerId = Annotated[UUID, Path(description="the practitioner's id")]
 AppointmentId = Annotated[UUID, Path(description="the appointment's id")]
 CourseId = Annotated[UUID, Path(description="the course's id")]
 EntryId = Annotated[UUID, Path(description="the waitlist entry's id")]
+HoldId = Annotated[UUID, Path(description="the hold's id")]
 
 
 _BEARER = HTTPBearer(auto_error=False)
@@ -105,7 +106,21 @@ async def _booking_caller(
     return caller
 
 
+async def _hold_caller(
+    hold_id: HoldId, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> HoldGrant:
+    """The hold's own token, and nothing else: a hold names nobody whom a link or staff could stand for."""
+    if credentials is None:
+        raise NotAuthenticated("the hold token is required")
+    configured: BookingSettings = request.app.state.settings
+    grant = manage_links.verify_hold(configured.manage_link_secret.get_secret_value(), credentials.credentials)
+    if grant.hold_id != hold_id:
+        raise Forbidden("this token is for another hold", field="hold_id")
+    return grant
+
+
 Caller = Annotated[ManageGrant | Principal, Depends(_caller)]
+HoldCaller = Annotated[HoldGrant, Depends(_hold_caller)]
 BookingCaller = Annotated[ManageGrant | Principal | None, Depends(_booking_caller)]
 WaitlistCaller = Annotated[WaitlistGrant | Principal, Depends(_waitlist_caller)]
 

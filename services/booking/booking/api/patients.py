@@ -16,6 +16,7 @@ from booking.service import patients as service
 from booking.service import setup
 from clinic_shared.auth import Forbidden, Principal, Role, require_roles
 from clinic_shared.manage_links import ManageGrant
+from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
 from clinic_shared.web import ERROR_RESPONSES, error_response
 
 router = APIRouter(tags=["patients"], responses=ERROR_RESPONSES)
@@ -62,6 +63,37 @@ async def screening(clinic_id: ClinicId, uow: UnitOfWork) -> list[QuestionIn]:
     """Public: the questions a patient answers when booking (`screening_answers`, by key)."""
     questions = await setup.screening(uow, clinic_id=clinic_id)
     return [QuestionIn(key=q.key, text=q.text, flags_when=q.flags_when, effect=q.effect) for q in questions]
+
+
+class ScreeningCheckIn(Strict):
+    answers: dict[str, StrictBool] = Field(max_length=30, description="the clinic's screening questions, by key")
+
+
+class ScreeningCheckOut(BaseModel):
+    outcome: Literal["clear", "review"] = Field(
+        description="`review`: a practitioner looks at the booking before the visit; a call to the clinic is a 422"
+    )
+
+
+@router.post(
+    "/clinics/{clinic_id}/screening/check",
+    summary="What the clinic makes of screening answers, before any time is chosen",
+    tags=["clinic set-up"],
+    dependencies=[PUBLIC_RATE_LIMIT],
+    responses={
+        404: error_response("Unknown clinic"),
+        422: error_response(
+            "An answer stops online booking (`screening_requires_clinic_contact`: the patient calls the clinic), "
+            "or answers are missing or unknown"
+        ),
+        429: error_response("Too many requests; see Retry-After"),
+    },
+)
+async def check_screening(clinic_id: ClinicId, body: ScreeningCheckIn, uow: UnitOfWork) -> ScreeningCheckOut:
+    """Public: so a patient whose answers stop online booking learns it before choosing a time. Nothing
+    is stored; the answers are given again with the booking."""
+    outcome = await setup.check_screening(uow, clinic_id=clinic_id, answers=body.answers)
+    return ScreeningCheckOut(outcome=outcome)
 
 
 class PatientOut(BaseModel):

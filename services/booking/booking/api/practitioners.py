@@ -72,6 +72,28 @@ class PractitionerOut(BaseModel):
         )
 
 
+class ListedOut(BaseModel):
+    id: UUID
+    name: str
+    profession: Profession
+
+
+clinic_router = APIRouter(tags=["practitioners"], responses=ERROR_RESPONSES)
+
+
+@clinic_router.get(
+    "/clinics/{clinic_id}/practitioners",
+    summary="Who treats at a clinic",
+    responses={404: error_response("Unknown clinic")},
+)
+async def at_clinic(clinic_id: ClinicId, uow: UnitOfWork) -> list[ListedOut]:
+    """Public: the names patients choose from (or "no preference"); credentials and hours are staff's."""
+    return [
+        ListedOut(id=p.id, name=p.name, profession=p.profession)
+        for p in await service.practitioners_at(uow, clinic_id=clinic_id)
+    ]
+
+
 class TimeOffIn(Strict):
     starts_at: SaneDatetime
     ends_at: SaneDatetime

@@ -23,11 +23,15 @@ from booking.api.common import (
 )
 from booking.domain.appointments import Appointment, Status
 from booking.domain.areas import Area
+from booking.domain.holds import Hold
 from booking.domain.patients import Concern, HealthDetails
+from booking.service import bookings
 from booking.service import visits as service
-from clinic_shared.auth import STAFF_ROLES, Principal
+from booking.settings import BookingSettings
+from clinic_shared import manage_links
+from clinic_shared.auth import STAFF_ROLES, NotAuthenticated, Principal
 from clinic_shared.idempotency import HEADER, fingerprint
-from clinic_shared.manage_links import ManageGrant
+from clinic_shared.manage_links import HoldGrant, LinkExpired, ManageGrant
 from clinic_shared.ratelimit import PUBLIC_RATE_LIMIT
 from clinic_shared.web import error_response
 
@@ -142,6 +146,12 @@ class BookingIn(Strict):
     course_sessions: StrictInt | None = Field(
         default=None, ge=2, le=10, description="open a course of this many sessions; this visit is session 1"
     )
+    hold_token: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="the token of a hold of this time (`POST /holds`): the held time becomes the visit. If the "
+        "hold lapsed or was released meanwhile, the time is booked as without it",
+    )
 
 
 class AppointmentOut(BaseModel):
@@ -160,6 +170,20 @@ class AppointmentOut(BaseModel):
     )
     course_id: UUID | None = None
     session_number: int | None = None
+
+    @classmethod
+    def of_hold(cls, hold: Hold) -> Self:
+        """A hold, as staff see it on the schedule: the time is taken (status `held`), nobody named yet."""
+        return cls(
+            id=hold.id,
+            clinic_id=hold.clinic_id,
+            treatment_id=hold.treatment_id,
+            practitioner_id=hold.allocation.practitioner_id,
+            areas=list(hold.areas),
+            status=hold.status,
+            starts_at=hold.starts_at.astimezone(UTC),
+            ends_at=hold.ends_at.astimezone(UTC),
+        )
 
     @classmethod
     def of(cls, appointment: Appointment, *, for_staff: bool = False) -> Self:
@@ -198,13 +222,17 @@ class BookedOut(BaseModel):
             "Unknown clinic, treatment or practitioner; or the manage link's patient record no longer exists "
             "(`patient_not_found`, erased: book without the link)"
         ),
-        401: error_response("A bearer token was sent and is not valid"),
+        401: error_response("A bearer token was sent and is not valid, or the `hold_token` is not"),
         403: error_response("A token that is neither a manage link nor a staff token, or staff of another clinic"),
         409: error_response(
-            "The time was taken (`details.alternatives` lists free ones), the key is in use, or the patient "
-            "record changed meanwhile (`patient_changed_concurrently`: try again)"
+            "The time was taken (`details.alternatives` lists free ones), the key is in use, the patient "
+            "record changed meanwhile (`patient_changed_concurrently`: try again), or the hold was booked "
+            "already (`hold_already_booked`)"
         ),
-        422: error_response("Bad request, or an Idempotency-Key reused with another body; `field` names it"),
+        422: error_response(
+            "Bad request, an Idempotency-Key reused with another body, or a hold for another time or treatment "
+            "(`hold_mismatch`); `field` names it"
+        ),
         429: error_response("Too many requests; see Retry-After"),
     },
 )
@@ -222,10 +250,14 @@ async def book(
     scoped to the caller: the patient's link, the staff member, or an anonymous caller). A returning
     patient sends the manage link token of an earlier visit as the bearer token: the visit is booked on
     the same patient record, with the details given now (no token: a new record). Staff booking for a
-    caller get no manage link (`manage_token` is null): it would be a credential to that record."""
+    caller get no manage link (`manage_token` is null): it would be a credential to that record. With
+    a `hold_token` (from `POST /holds`) for this clinic, treatment, areas and start (and practitioner,
+    if named), the held time becomes the visit, whoever else is trying for it; a hold that lapsed or
+    was released is no hold: the time is booked as without it, if it is still free."""
 
     ensure_staff_at(caller, body.clinic_id)
     returning = caller if isinstance(caller, ManageGrant) else None
+    hold = _hold_of(body.hold_token, settings)
 
     def answer(appointment: Appointment) -> dict[str, Any]:
         booked = BookedOut(
@@ -235,7 +267,7 @@ async def book(
         )
         return booked.model_dump(mode="json")
 
-    booking = await service.book_visit(
+    booking = await bookings.book_visit(
         uow,
         clinic_id=body.clinic_id,
         treatment_id=body.treatment_id,
@@ -247,7 +279,8 @@ async def book(
         course_sessions=body.course_sessions,
         now=datetime.now(UTC),
         returning_patient_id=returning.patient_id if returning else None,
-        idempotency=service.IdempotencyRequest(
+        hold_id=hold.hold_id if hold else None,
+        idempotency=bookings.IdempotencyRequest(
             scope=_idempotency_scope(caller),
             route="POST /appointments",
             key=idempotency_key,
@@ -274,6 +307,19 @@ async def get_appointment(appointment_id: UUID, uow: UnitOfWork, reader: Caller)
     appointment = await service.find_appointment(uow, appointment_id=appointment_id)
     actor = actor_for(reader, appointment, staff=STAFF_ROLES)
     return AppointmentOut.of(appointment, for_staff=actor == "staff")
+
+
+def _hold_of(token: str | None, settings: BookingSettings) -> HoldGrant | None:
+    """The hold the booking names. A token past its expiry names a hold that is over for certain: the
+    time is booked as without it. Any other invalid token is refused."""
+    if token is None:
+        return None
+    try:
+        return manage_links.verify_hold(settings.manage_link_secret.get_secret_value(), token)
+    except LinkExpired:
+        return None
+    except NotAuthenticated as error:
+        raise NotAuthenticated(error.message, field="hold_token") from error
 
 
 def _idempotency_scope(caller: ManageGrant | Principal | None) -> str:

@@ -24,10 +24,14 @@ Status = Literal[
     "checked_in",
     "completed",
     "no_show",
+    "held",
+    "hold_lapsed",
+    "hold_released",
 ]
 # Statuses that hold practitioner, room and device time (the exclusion constraints' WHERE clause):
-# an offer to a waiting patient holds its time like a booked visit until it is taken up or lapses.
-HOLDING: tuple[Status, ...] = ("offered", "requested", "confirmed", "checked_in", "completed")
+# an offer to a waiting patient, and a time held while a patient fills in their details (`held`, see
+# domain/holds.py), hold their time like a booked visit until taken up, released or lapsed.
+HOLDING: tuple[Status, ...] = ("held", "offered", "requested", "confirmed", "checked_in", "completed")
 RejectionReason = Literal["supplies_unavailable", "supplies_timeout"]
 Actor = Literal["patient", "staff", "system"]
 # What can still change: a visit that is over (or never happened) is history.

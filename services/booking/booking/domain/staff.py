@@ -66,6 +66,15 @@ class TimeOff:
 
 
 @dataclass(frozen=True)
+class PractitionerListing:
+    """A practitioner as patients see them when they choose who treats them."""
+
+    id: UUID
+    name: str
+    profession: Profession
+
+
+@dataclass(frozen=True)
 class Practitioner:
     id: UUID
     name: str

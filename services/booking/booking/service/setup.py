@@ -10,8 +10,8 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.areas import Area
 from booking.domain.clinics import OpeningHours
 from booking.domain.resources import Closure, Resource, ResourceKind
-from booking.domain.screening import ScreeningQuestion, valid_questions
-from booking.domain.staff import Credential, Practitioner, Profession, TimeOff, TreatmentKind
+from booking.domain.screening import Outcome, ScreeningQuestion, screen, valid_questions
+from booking.domain.staff import Credential, Practitioner, PractitionerListing, Profession, TimeOff, TreatmentKind
 from booking.domain.treatments import Treatment
 
 
@@ -108,6 +108,23 @@ async def register_practitioner(uow: BookingUnitOfWork, *, name: str, profession
         await uow.practitioners.add(practitioner)
         await uow.commit()
     return practitioner
+
+
+async def practitioners_at(uow: BookingUnitOfWork, *, clinic_id: UUID) -> list[PractitionerListing]:
+    async with uow:
+        await uow.read_without_transaction()
+        await uow.clinics.get(clinic_id)
+        return await uow.practitioners.listed_at(clinic_id)
+
+
+async def check_screening(uow: BookingUnitOfWork, *, clinic_id: UUID, answers: Mapping[str, bool]) -> Outcome:
+    """What the clinic's rule makes of these answers (`screen` raises for a call to the clinic);
+    nothing is stored: booking stores answers only with a visit."""
+    async with uow:
+        await uow.read_without_transaction()
+        await uow.clinics.get(clinic_id)
+        questions = await uow.setup.screening(clinic_id)
+    return screen(questions, answers)
 
 
 async def find_practitioner(uow: BookingUnitOfWork, *, practitioner_id: UUID) -> Practitioner:

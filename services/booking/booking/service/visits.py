@@ -1,11 +1,13 @@
-"""Finding free times and booking a visit."""
+"""Finding free times and holding them: the calendar around a start, the checks every start passes,
+and the allocation that holds a practitioner, room and device (for a visit, an offer or a hold); and
+the patient's record a booking writes."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TypeVar
 from uuid import UUID
 
 from booking import availability
@@ -15,13 +17,11 @@ from booking.adapters.uow import BookingUnitOfWork
 from booking.domain.appointments import Appointment, SlotTaken
 from booking.domain.areas import Area
 from booking.domain.clinics import Clinic
-from booking.domain.courses import Course
+from booking.domain.holds import Hold
 from booking.domain.patients import Channel, Consent, HealthDetails, Patient, PatientNotFound
-from booking.domain.screening import screen
 from booking.domain.staff import PractitionerNotFound
 from clinic_shared.errors import InvalidInput
 from clinic_shared.events import catalogue
-from clinic_shared.idempotency import StoredResponse
 
 # No clinic books further ahead than this; anything beyond is refused before any date arithmetic.
 FURTHEST_AHEAD = timedelta(days=3 * 365)
@@ -29,6 +29,8 @@ FURTHEST_AHEAD = timedelta(days=3 * 365)
 # we then pick again without it. Past this many collisions the time is simply taken.
 ALLOCATION_ATTEMPTS = 3
 ALTERNATIVES = 5
+# What `hold_somewhere` holds: a visit, an offer from the waitlist, or a hold.
+Held = TypeVar("Held", Appointment, Hold)
 
 
 class InvalidSearch(InvalidInput):
@@ -62,27 +64,6 @@ class PatientDetails:
             else None,
             health=self.health,
         )
-
-
-@dataclass(frozen=True)
-class IdempotencyRequest:
-    scope: str
-    route: str
-    key: str
-    fingerprint: str
-
-
-@dataclass(frozen=True)
-class Booking:
-    """The outcome of a booking request: a new visit, or the stored answer to the same request."""
-
-    status_code: int
-    body: dict[str, Any]
-    appointment: Appointment | None = None
-
-    @classmethod
-    def replayed(cls, stored: StoredResponse) -> Booking:
-        return cls(status_code=stored.status_code, body=stored.body)
 
 
 def clinic_calendar(calendar: Calendar) -> availability.ClinicCalendar:
@@ -186,7 +167,7 @@ def ensure_practitioner(calendar: Calendar, practitioner_id: UUID | None) -> Non
         raise PractitionerNotFound("no such practitioner at this clinic", field="practitioner_id")
 
 
-async def book_visit(
+async def checked_start(
     uow: BookingUnitOfWork,
     *,
     clinic_id: UUID,
@@ -194,90 +175,26 @@ async def book_visit(
     areas: tuple[Area, ...],
     starts_at: datetime,
     practitioner_id: UUID | None,
-    patient: PatientDetails,
     now: datetime,
-    idempotency: IdempotencyRequest | None,
-    answer: Callable[[Appointment], dict[str, Any]],
-    screening_answers: Mapping[str, bool] | None = None,
-    course_sessions: int | None = None,
-    returning_patient_id: UUID | None = None,
-) -> Booking:
-    """Hold the time and record the visit as `requested`; inventory's answer confirms or rejects it.
-    `returning_patient_id`: the patient of an earlier visit (from its manage link) books again on
-    the same record, with the details given now; otherwise a new record is made."""
-    async with uow:
-        if idempotency is not None:
-            stored = await uow.idempotency.claim(
-                scope=idempotency.scope,
-                route=idempotency.route,
-                key=idempotency.key,
-                fingerprint=idempotency.fingerprint,
-            )
-            if stored is not None:
-                return Booking.replayed(stored)
-        ensure_plausible_start(starts_at, now=now)
-        first_day, last_day = days_around(starts_at)
-        calendar = await calendar_for(
-            uow,
-            clinic_id=clinic_id,
-            treatment_id=treatment_id,
-            first_day=first_day,
-            last_day=last_day,
-            practitioner_id=practitioner_id,
-        )
-        ensure_practitioner(calendar, practitioner_id)
-        phases = calendar.treatment.phases(areas)
-        availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)
-        outcome = screen(calendar.screening, screening_answers or {})
-        new_patient = await record_patient(uow, patient, now=now, returning_patient_id=returning_patient_id)
-        course = None
-        if course_sessions is not None:
-            course = Course.plan(
-                clinic_id=clinic_id,
-                patient_id=new_patient.id,
-                treatment_id=treatment_id,
-                areas=areas,
-                sessions=course_sessions,
-            )
-            await uow.appointments.add_course(course)
-
-        async def store(allocation: availability.Allocation) -> Appointment:
-            appointment = Appointment.request(
-                clinic_id=clinic_id,
-                patient_id=new_patient.id,
-                treatment_id=treatment_id,
-                areas=areas,
-                allocation=allocation,
-                starts_at=starts_at,
-                phases=phases,
-                now=now,
-                screening_outcome=outcome,
-                screening_answers=dict(screening_answers or {}),
-                course_id=course.id if course else None,
-                session_number=1 if course else None,
-            )
-            await uow.appointments.hold(appointment)
-            return appointment
-
-        appointment = await hold_somewhere(
-            uow, calendar=calendar, areas=areas, starts_at=starts_at, practitioner_id=practitioner_id, now=now,
-            store=store,
-        )  # fmt: skip
-        uow.outbox.add(
-            requested(appointment, device_model=calendar.device_models.get(appointment.allocation.device_id))
-        )
-        body = answer(appointment)
-        if idempotency is not None:
-            await uow.idempotency.remember(
-                scope=idempotency.scope,
-                route=idempotency.route,
-                key=idempotency.key,
-                fingerprint=idempotency.fingerprint,
-                status_code=201,
-                body=body,
-            )
-        await uow.commit()
-    return Booking(status_code=201, body=body, appointment=appointment)
+    ignoring: UUID | None = None,
+) -> tuple[Calendar, availability.Phases]:
+    """The calendar around a start a caller asks for, once the start is one the clinic takes (a
+    booking and a hold refuse the same starts the same way)."""
+    ensure_plausible_start(starts_at, now=now)
+    first_day, last_day = days_around(starts_at)
+    calendar = await calendar_for(
+        uow,
+        clinic_id=clinic_id,
+        treatment_id=treatment_id,
+        first_day=first_day,
+        last_day=last_day,
+        ignoring=ignoring,
+        practitioner_id=practitioner_id,
+    )
+    ensure_practitioner(calendar, practitioner_id)
+    phases = calendar.treatment.phases(areas)
+    availability.check_start(clinic=clinic_calendar(calendar), phases=phases, starts_at=starts_at, now=now)
+    return calendar, phases
 
 
 async def hold_somewhere(
@@ -288,10 +205,11 @@ async def hold_somewhere(
     starts_at: datetime,
     practitioner_id: UUID | None,
     now: datetime,
-    store: Callable[[availability.Allocation], Awaitable[Appointment]],
-) -> Appointment:
-    """Pick a free practitioner, room and device and let `store` hold them; when a concurrent visit
-    took one of them first (the exclusion constraint says which), pick again without it."""
+    store: Callable[[availability.Allocation], Awaitable[Held]],
+) -> Held:
+    """Pick a free practitioner, room and device and let `store` hold them (as a visit, an offer or a
+    hold); when a concurrent visit took one of them first (the exclusion constraint says which), pick
+    again without it."""
     phases = calendar.treatment.phases(areas)
     excluded: set[UUID] = set()
     for _ in range(ALLOCATION_ATTEMPTS):

@@ -27,6 +27,8 @@ PUBLIC = {
     ("GET", "/clinics/{clinic_id}/availability"),
     ("GET", "/clinics/{clinic_id}/screening"),
     ("GET", "/clinics/{clinic_id}/treatments"),
+    ("GET", "/clinics/{clinic_id}/practitioners"),
+    ("POST", "/clinics/{clinic_id}/screening/check"),
 }
 
 

@@ -116,3 +116,19 @@ async def test_the_exclusion_constraints_hold_the_periods_the_repository_reads_c
     for resource, (resource_id, start, end) in SLOT_PERIODS.items():
         period = f"({resource_id.key} WITH =, tstzrange({start.key}, {end.key}, '[)'::text) WITH &&)"
         assert period in definitions[resource], definitions[resource]
+
+
+async def test_the_freed_time_trigger_counts_exactly_the_statuses_the_domain_says_hold(
+    booking: httpx.AsyncClient, test_env: TestEnvironment
+) -> None:
+    # The trigger records the time a visit frees when it stops holding; a holding status missing from
+    # its list would free time (a lapsed hold, say) without the waitlist ever hearing of it.
+    engine = create_async_engine(test_env.database_url("booking"))
+    try:
+        async with engine.connect() as connection:
+            definition = await connection.scalar(text("SELECT pg_get_functiondef('record_freed_time'::regproc)"))
+    finally:
+        await engine.dispose()
+    lists = re.findall(r"(?:OLD|NEW)\.status IN \(([^)]*)\)", definition)
+    assert len(lists) == 2, definition
+    assert [set(re.findall(r"'(\w+)'", statuses)) for statuses in lists] == [set(HOLDING)] * 2

@@ -93,6 +93,42 @@ async def test_screening_answers_flag_a_booking_for_review_or_send_the_patient_t
     assert seen.json()["screening_outcome"] == "review"
 
 
+async def test_a_patient_learns_what_the_answers_mean_before_choosing_a_time_and_nothing_is_stored(
+    booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
+) -> None:
+    place = await _with_screening(booking, test_env, new_bookable)
+    path = f"/clinics/{place.clinic_id}/screening/check"
+    before = await _sql(test_env, "SELECT count(*) AS n FROM appointments")
+
+    clear = await booking.post(path, json={"answers": {"active_skin_infection": False, "blood_thinners": False}})
+    review = await booking.post(path, json={"answers": {"active_skin_infection": False, "blood_thinners": True}})
+    call = await booking.post(path, json={"answers": {"active_skin_infection": True, "blood_thinners": False}})
+    missing = await booking.post(path, json={"answers": {"blood_thinners": True}})
+    unknown = await booking.post(f"/clinics/{uuid.uuid4()}/screening/check", json={"answers": {}})
+
+    assert (clear.status_code, clear.json()) == (200, {"outcome": "clear"})
+    assert review.json() == {"outcome": "review"}
+    assert (call.status_code, call.json()["code"]) == (422, "screening_requires_clinic_contact")
+    assert (missing.status_code, missing.json()["code"]) == (422, "screening_incomplete")
+    assert unknown.status_code == 404
+    assert await _sql(test_env, "SELECT count(*) AS n FROM appointments") == before
+
+
+async def test_patients_choose_from_the_practitioners_working_at_the_clinic_by_name_only(
+    booking: httpx.AsyncClient, new_bookable: NewBookable
+) -> None:
+    place = await new_bookable(practitioners=2)
+    elsewhere = await new_bookable(practitioners=1)
+
+    listed = await booking.get(f"/clinics/{place.clinic_id}/practitioners")
+
+    assert listed.status_code == 200
+    assert {p["id"] for p in listed.json()} == set(place.practitioner_ids)
+    assert all(set(p) == {"id", "name", "profession"} for p in listed.json()), "no credentials, no hours"
+    assert not {p["id"] for p in listed.json()} & set(elsewhere.practitioner_ids)
+    assert (await booking.get(f"/clinics/{uuid.uuid4()}/practitioners")).status_code == 404
+
+
 async def test_practitioners_of_the_clinic_read_why_a_booking_was_flagged_and_the_read_is_recorded(
     booking: httpx.AsyncClient, new_bookable: NewBookable, test_env: TestEnvironment
 ) -> None:
