@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 from clinic_shared import auth
 from clinic_shared.db import asyncpg_dsn, create_engine, create_session_factory
 from clinic_shared.events import contracts
+from clinic_shared.gateway import Gateway, command
 from clinic_shared.messaging import operations
 from clinic_shared.migrations import upgrade
 from clinic_shared.outbox import measure_lag
@@ -91,6 +93,8 @@ def topology(services: tuple[str, ...]) -> None:
     does not exist yet reaches only the consumers already bound, and the others never see it.
     """
     for definition in _selected(services):
+        if not definition.settings_class.uses_broker:
+            continue
         settings = definition.settings()
         declared = _with_broker(definition, partial(_declare, definition, settings))
         click.echo(f"{definition.name}: exchange and {declared} consumer queue set(s) declared")
@@ -145,6 +149,8 @@ def outbox() -> None:
 def outbox_lag(services: tuple[str, ...]) -> None:
     """Unpublished events and the age of the oldest, per service."""
     for definition in _selected(services):
+        if not definition.outbox:
+            continue
         lag = _run(_lag(definition))
         click.echo(f"{definition.name:<14} pending={lag.pending:<6} oldest={lag.oldest_age_s:.1f}s")
 
@@ -181,7 +187,7 @@ def _owner(queue: str) -> ServiceDefinition:
 def _with_broker(
     definition: ServiceDefinition, action: Callable[[aio_pika.abc.AbstractRobustConnection], Awaitable[T]]
 ) -> T:
-    url = definition.settings().amqp_url.get_secret_value()
+    url = definition.settings().broker_url
 
     async def run() -> T:
         connection = await aio_pika.connect_robust(url, client_properties={"connection_name": "clinic-ops"})
@@ -292,6 +298,28 @@ def token_mint(
             ttl=timedelta(hours=hours),
         )
     )
+
+
+@main.command("gateway")
+@click.argument("prefix", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="address:port visitors use")
+@click.option("--web", default="127.0.0.1:8000", show_default=True)
+@click.option("--booking", default="127.0.0.1:8001", show_default=True)
+@click.option("--inventory", default="127.0.0.1:8002", show_default=True)
+@click.option("--notifications", default="127.0.0.1:8003", show_default=True)
+@click.option("--static", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
+@click.option("--oidc-issuer", default="http://127.0.0.1:8090", show_default=True)
+@click.option("--hsts/--no-hsts", default=False, help="send Strict-Transport-Security (outside development)")
+def gateway_config(
+    prefix: Path, listen: str, web: str, booking: str, inventory: str, notifications: str, static: Path,
+    oidc_issuer: str, hsts: bool,
+) -> None:  # fmt: skip
+    """Write the gateway's nginx configuration under PREFIX and print the command that runs it."""
+    config = Gateway(
+        listen=listen, web=web, booking=booking, inventory=inventory, notifications=notifications,
+        static=static.resolve(), oidc_issuer=oidc_issuer, hsts=hsts,
+    ).render(prefix.resolve())  # fmt: skip
+    click.echo(shlex.join(command(config)))
 
 
 @main.command("keys")

@@ -57,13 +57,24 @@ class ServiceDefinition:
     consumers: Sequence[Consumer] = ()
     jobs: Sequence[PeriodicJob] = ()
     seed: Callable[[SessionFactory], Awaitable[None]] | None = None
-    # What an API or worker process holds while it runs, set up before it serves (a helper process).
-    resources: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    # What an API or worker process holds while it runs (a helper process, HTTP clients), set up
+    # before it serves and released after; it is handed the app.
+    resources: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
+    # What the API adds to the shared app (middleware, page error handlers, static files).
+    extend_api: Callable[[FastAPI, ServiceSettings], None] | None = None
+    # A service that handles no events and runs no timed jobs has no worker process (the web pages).
+    has_worker: bool = True
+    # Whether the service has the outbox: every service that announces events; /metrics reports its lag.
+    outbox: bool = True
+    # The API's OpenAPI page at /docs (not for the web pages, whose routes are pages, not an API).
+    api_docs: bool = True
 
     def api(self, settings: ServiceSettings) -> FastAPI:
         return build_api(self, settings)
 
     def worker(self, settings: ServiceSettings) -> FastAPI:
+        if not self.has_worker:
+            raise RuntimeError(f"{self.name} has no worker process")
         return build_worker(self, settings)
 
     def settings(self) -> ServiceSettings:
@@ -113,9 +124,10 @@ def _database(settings: ServiceSettings, *, process: str) -> tuple[AsyncEngine, 
 
 def build_api(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
     engine, session_factory = _database(settings, process="api")
-    resources = definition.resources
     app = build_app(
-        lifespan=(lambda _: resources()) if resources is not None else None,
+        lifespan=definition.resources,
+        outbox=definition.outbox,
+        docs=definition.api_docs,
         service=settings.service_name,
         title=definition.title,
         description=definition.description,
@@ -135,6 +147,8 @@ def build_api(definition: ServiceDefinition, settings: ServiceSettings) -> FastA
         role_claim=settings.jwt_role_claim,
         clinics_claim=settings.jwt_clinics_claim,
     )
+    if definition.extend_api is not None:
+        definition.extend_api(app, settings)
     return app
 
 
@@ -142,7 +156,7 @@ def build_worker(definition: ServiceDefinition, settings: ServiceSettings) -> Fa
     """The worker process: consumers, outbox relay and timed jobs, with its own health endpoints."""
     engine, session_factory = _database(settings, process="worker")
     broker = Broker(
-        settings.amqp_url.get_secret_value(),
+        settings.broker_url,
         service=settings.service_name,
         topology=topology_of(settings),
         publish_timeout_s=settings.publish_timeout_s,
@@ -195,10 +209,10 @@ def build_worker(definition: ServiceDefinition, settings: ServiceSettings) -> Fa
             log.info("worker_stopped")
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as held:
             if definition.resources is not None:
-                await held.enter_async_context(definition.resources())
+                await held.enter_async_context(definition.resources(app))
             await held.enter_async_context(running())
             yield
 
@@ -242,4 +256,9 @@ async def _every(name: str, interval_s: float, run: Callable[[], Awaitable[objec
 
 
 def serve(app: FastAPI, *, settings: ServiceSettings, port: int) -> None:
-    uvicorn.run(app, host=settings.http_host, port=port, log_config=None, access_log=False, lifespan="on")
+    # X-Forwarded-For and -Proto are believed only from the gateway and the web service (the peers
+    # in TRUSTED_PROXIES), so rate limits and logs see the visitor's address, and nobody can forge it.
+    uvicorn.run(
+        app, host=settings.http_host, port=port, log_config=None, access_log=False, lifespan="on",
+        proxy_headers=True, forwarded_allow_ips=list(settings.trusted_proxies),
+    )  # fmt: skip

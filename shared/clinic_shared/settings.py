@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -31,7 +31,9 @@ class ServiceSettings(BaseSettings):
     # Connections per process at the most; each stays open once made.
     database_pool_size: int = Field(default=10, ge=1)
 
-    amqp_url: SecretStr = Field(description="amqp://user:pass@host:5672/vhost")
+    # A service without a worker (the web pages) talks to no broker (`uses_broker`).
+    uses_broker: ClassVar[bool] = True
+    amqp_url: SecretStr | None = Field(default=None, description="amqp://user:pass@host:5672/vhost")
     exchange: str = Field(default="clinic.events", description="the one durable topic exchange")
     # Prefixes every exchange and queue name; tests use it so parallel runs never share a queue.
     topology_prefix: str = ""
@@ -50,6 +52,9 @@ class ServiceSettings(BaseSettings):
     public_rate_per_minute: int = Field(default=120, ge=1)
     public_rate_burst: int = Field(default=30, ge=1)
 
+    # Peers whose X-Forwarded-For / -Proto headers are believed (the gateway, the web service):
+    # addresses or networks. Outside development none unless set.
+    trusted_proxies: tuple[str, ...] = ()
     http_host: str = "127.0.0.1"
     http_port: int
     worker_http_port: int
@@ -69,13 +74,18 @@ class ServiceSettings(BaseSettings):
             service = data.get("service_name") or cls.model_fields["service_name"].default
             data.setdefault("database_url", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{service}")
             data.setdefault("amqp_url", "amqp://guest:guest@127.0.0.1:5672/")
+            data.setdefault("trusted_proxies", ("127.0.0.1",))
         return data
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Self:
         if self.environment == "development":
             return self
+        if self.uses_broker and self.amqp_url is None:
+            raise ValueError(f"set amqp_url for {self.environment}")
         for name in ("database_url", "amqp_url"):
+            if getattr(self, name) is None:
+                continue
             password = urlsplit(getattr(self, name).get_secret_value()).password or ""
             if password in PLACEHOLDER_SECRETS:
                 raise ValueError(f"{name} uses a placeholder password; set a real secret for {self.environment}")
@@ -84,6 +94,12 @@ class ServiceSettings(BaseSettings):
         if self.jwt_issuer == DEVELOPMENT_ISSUER:
             raise ValueError(f"jwt_issuer is the development issuer; name the real issuer for {self.environment}")
         return self
+
+    @property
+    def broker_url(self) -> str:
+        if self.amqp_url is None:
+            raise RuntimeError(f"{self.service_name} has no broker: set its AMQP_URL")
+        return self.amqp_url.get_secret_value()
 
     @property
     def exchange_name(self) -> str:

@@ -212,7 +212,9 @@ def install_error_handlers(app: FastAPI, error_status: Mapping[type[DomainError]
     app.add_exception_handler(StarletteHTTPException, on_http_error)
 
 
-def health_router(*, service: str, engine: AsyncEngine, checks: Mapping[str, ReadinessCheck]) -> APIRouter:
+def health_router(
+    *, service: str, engine: AsyncEngine, checks: Mapping[str, ReadinessCheck], outbox: bool = True
+) -> APIRouter:
     router = APIRouter(tags=["operations"], include_in_schema=True)
 
     @router.get("/healthz", summary="Process is alive")
@@ -235,7 +237,8 @@ def health_router(*, service: str, engine: AsyncEngine, checks: Mapping[str, Rea
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
         try:
-            await export_lag_metrics(engine, service=service)
+            if outbox:
+                await export_lag_metrics(engine, service=service)
         except Exception:  # metrics must still answer while the database is down
             log.warning("outbox_lag_unavailable")
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -259,15 +262,41 @@ def database_check(engine: AsyncEngine) -> ReadinessCheck:
     return check
 
 
+class ForwardedPrefixMiddleware:
+    """Behind the gateway an API answers under `/api/<service>/` (nginx strips the prefix and names it
+    in `X-Forwarded-Prefix`): the prefix becomes the request's root path, so the docs page and its
+    OpenAPI document point at URLs that work from where the visitor is. Only a prefix of that shape is
+    taken; it changes links, never which route answers."""
+
+    _PREFIX = re.compile(rb"^/api/[a-z]{1,32}$")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            prefix = dict(scope["headers"]).get(b"x-forwarded-prefix", b"")
+            if self._PREFIX.match(prefix):
+                scope = {**scope, "root_path": prefix.decode()}
+        await self.app(scope, receive, send)
+
+
 def mount_offline_docs(app: FastAPI, *, title: str) -> None:
-    """Swagger UI from the installed `swagger-ui-bundle` package: no CDN, works on a closed network."""
+    """Swagger UI from the installed `swagger-ui-bundle` package: no CDN, works on a closed network.
+    The OpenAPI document names, per request, the root the visitor reached the API under."""
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        document = app.openapi()
+        return JSONResponse({**document, "servers": [{"url": root}]} if root else document)
 
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=f"{root}/openapi.json",
             title=f"{title} API",
             swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
             swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
@@ -290,6 +319,7 @@ def build_app(
     lifespan: Lifespan | None = None,
     version: str = "0.1.0",
     docs: bool = True,
+    outbox: bool = True,
 ) -> FastAPI:
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -302,12 +332,16 @@ def build_app(
         finally:
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version=version, docs_url=None, redoc_url=None, lifespan=run)
+    app = FastAPI(
+        title=title, description=description, version=version, docs_url=None, redoc_url=None, lifespan=run,
+        openapi_url=None if docs else "/openapi.json",  # with docs, served per request (mount_offline_docs)
+    )  # fmt: skip
     # The last added runs first: the request context wraps every attempt of a retried transaction.
     app.add_middleware(TransactionRetryMiddleware, service=service)
     app.add_middleware(RequestContextMiddleware, service=service)
+    app.add_middleware(ForwardedPrefixMiddleware)
     install_error_handlers(app, error_status)
-    app.include_router(health_router(service=service, engine=engine, checks=readiness))
+    app.include_router(health_router(service=service, engine=engine, checks=readiness, outbox=outbox))
     for router in routers:
         app.include_router(router)
     if docs:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from pydantic import ValidationError
 
@@ -65,14 +67,25 @@ def test_secrets_do_not_show_in_the_settings_repr() -> None:
 
 
 def test_outside_development_there_is_no_default_database_or_broker() -> None:
-    without_urls = {k: v for k, v in REAL.items() if k not in {"database_url", "amqp_url"}}
+    without_database = {k: v for k, v in REAL.items() if k != "database_url"}
+    without_broker = {k: v for k, v in REAL.items() if k != "amqp_url"}
     with pytest.raises(ValidationError) as error:
-        ServiceSettings(environment="production", **without_urls)
-    assert {e["loc"][0] for e in error.value.errors()} == {"database_url", "amqp_url"}
+        ServiceSettings(environment="production", **without_database)
+    assert {e["loc"][0] for e in error.value.errors()} == {"database_url"}
+    with pytest.raises(ValidationError, match="set amqp_url for production"):
+        ServiceSettings(environment="production", **without_broker)
+
+
+def test_a_service_without_a_worker_needs_no_broker() -> None:
+    class Pages(ServiceSettings):
+        uses_broker: ClassVar[bool] = False
+
+    without_broker = {k: v for k, v in REAL.items() if k != "amqp_url"}
+    assert Pages(environment="production", **without_broker).amqp_url is None
 
 
 def test_development_fills_in_the_local_services_for_the_named_service() -> None:
     without_urls = {k: v for k, v in REAL.items() if k not in {"database_url", "amqp_url"}}
     settings = ServiceSettings(environment="development", **without_urls)
     assert settings.database_url.get_secret_value() == "postgresql+asyncpg://postgres@127.0.0.1:5432/booking"
-    assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@127.0.0.1:5672/"
+    assert settings.broker_url == "amqp://guest:guest@127.0.0.1:5672/"

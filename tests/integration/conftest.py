@@ -23,8 +23,9 @@ async def platform(
     async with AsyncExitStack() as stack:
         for name, definition in services.items():
             settings = test_env.settings(definition)
-            worker = definition.worker(settings)
-            await stack.enter_async_context(worker.router.lifespan_context(worker))
+            if definition.has_worker:
+                worker = definition.worker(settings)
+                await stack.enter_async_context(worker.router.lifespan_context(worker))
             api = definition.api(settings)
             stack.push_async_callback(api.state.engine.dispose)
             clients[name] = await stack.enter_async_context(

@@ -28,7 +28,8 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(
         await asyncio.to_thread(command.downgrade, alembic_config(definition.root, url), "base")
         assert await _tables(url) == {"alembic_version"}, "downgrade to base left tables behind"
         await asyncio.to_thread(upgrade, definition.root, url)
-        assert {"outbox", "processed_messages"} <= await _tables(url)
+        if definition.outbox:
+            assert {"outbox", "processed_messages"} <= await _tables(url)
     finally:
         await test_env.drop_database(name)
 

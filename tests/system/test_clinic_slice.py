@@ -100,7 +100,8 @@ def processes(
                 ),
             }
             started[f"{name}-api"] = start(f"{name}-api", port=api_port, env=env, logs=logs)
-            started[f"{name}-worker"] = start(f"{name}-worker", port=worker_port, env=env, logs=logs)
+            if definition.has_worker:
+                started[f"{name}-worker"] = start(f"{name}-worker", port=worker_port, env=env, logs=logs)
         yield started
     finally:
         stop(started.values())

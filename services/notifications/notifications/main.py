@@ -29,7 +29,7 @@ SERVICE = ServiceDefinition(
         PeriodicJob(name="send-due-messages", interval_s=1, run=sending.send_due),
         PeriodicJob(name="prune-old-messages", interval_s=3600, run=retention.prune_job),
     ),
-    resources=rendering.ISOLATED.running,
+    resources=lambda _app: rendering.ISOLATED.running(),
 )
 
 
