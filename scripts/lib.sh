@@ -39,6 +39,32 @@ ensure_node_packages() {
   done
 }
 
+# The pages' front-end packages (npm, pinned by services/web/package-lock.json) copied where the web
+# service and the gateway serve them from: no CDN, no build step.
+ensure_web_assets() {
+  ensure_node_packages "$ROOT/services/web"
+  local vendor="$ROOT/services/web/web/static/vendor" modules="$ROOT/services/web/node_modules"
+  mkdir -p "$vendor"
+  cp "$modules/htmx.org/dist/htmx.min.js" "$modules/@picocss/pico/css/pico.min.css" "$vendor/"
+}
+
+# Debian's nginx for the gateway, installed once without starting the system's own nginx (ours runs
+# as the ordinary user, on our port, from a configuration of ours).
+ensure_nginx() {
+  command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] && return
+  command -v apt-get >/dev/null || { echo "nginx is needed for the gateway: install it" >&2; exit 1; }
+  say "installing nginx for the gateway (Debian's package)"
+  local sudo="" policy=/usr/sbin/policy-rc.d created=0
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && created=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q nginx >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q nginx >/dev/null; }
+  if ((created)); then $sudo rm -f "$policy"; fi
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # PostgreSQL and RabbitMQ run on every machine of this kind; start them if they have stopped.

@@ -1,0 +1,1 @@
+"""What the web service stores itself: sessions."""
