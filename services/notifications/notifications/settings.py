@@ -38,13 +38,10 @@ class NotificationsSettings(PatientLinkSettings):
     operations_email: str
     # Sent messages and their delivery record are deleted after this many days.
     retention_days: int = Field(default=400, ge=30)
-    # Where this service is reached from outside (through the gateway): the unsubscribe and
-    # preferences links in messages point here.
-    public_url: str
-    # Where staff open a clinic's stock (linked from managers' alerts: <this>/clinics/<id>/stock).
-    staff_pages_url: str
-    # Where the patient's pages live: the manage link is <this>/manage/<appointment id>?token=...
-    patient_pages_url: str
+    # The one address every link in a message starts with: the gateway, where the pages live
+    # (`/manage/<visit>?token=`, `/waitlist/<entry>?token=`, `/clinics/<id>`, `/staff/clinics/<id>/stock`) and this
+    # service's own pages (`/api/notifications/p/preferences?token=`, `/p/unsubscribe`).
+    public_base_url: str
     # A message that failed for a passing reason is tried again after growing delays, this many times.
     max_attempts: int = Field(default=6, ge=1, le=20)
     retry_base_s: float = Field(default=30.0, gt=0)
@@ -57,10 +54,8 @@ class NotificationsSettings(PatientLinkSettings):
         if isinstance(data, dict) and data.get("environment") == "development":
             data.setdefault("smtp_host", "127.0.0.1")
             data.setdefault("smtp_port", 1025)
-            data.setdefault("patient_pages_url", "http://127.0.0.1:8001")
+            data.setdefault("public_base_url", "http://127.0.0.1:8080")
             data.setdefault("sms_primary_url", "http://127.0.0.1:8190")
             data.setdefault("sms_primary_key", "development-sms-key")
             data.setdefault("operations_email", "operations@clinic.example")
-            data.setdefault("public_url", "http://127.0.0.1:8003")
-            data.setdefault("staff_pages_url", "http://127.0.0.1:8002")
         return data

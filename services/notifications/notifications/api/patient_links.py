@@ -1,7 +1,7 @@
 """A patient's own message choices, reached through signed links in their messages (no account):
 
-- `GET`/`PUT /preferences` with the preferences link's token as a bearer token: the JSON API for the
-  patient pages;
+- `GET`/`PUT /preferences` with the preferences link's token (or the manage link of one of the
+  patient's visits) as a bearer token: the JSON API for the patient pages;
 - `/p/preferences?token=...`: a small page that shows and saves the same choices;
 - `/p/unsubscribe?token=...`: the unsubscribe link of a non-essential message. Opening it shows a
   button (a link scanner's GET changes nothing); the POST, also RFC 8058's one-click POST from the mail
@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
 
+from clinic_shared import manage_links
 from clinic_shared.auth import NotAuthenticated
 from clinic_shared.errors import NotFound
 from clinic_shared.web import ERROR_RESPONSES, RequestModel, error_response
@@ -68,7 +69,12 @@ async def _linked_patient(
     if credentials is None:
         raise NotAuthenticated("the preferences link's token is required as a bearer token")
     secret = request.app.state.settings.manage_link_secret.get_secret_value()
-    return links.verify_preferences(secret, credentials.credentials)
+    try:
+        return links.verify_preferences(secret, credentials.credentials)
+    except NotAuthenticated:
+        # A visit's manage link is also its patient's key to their own record (the patient pages use
+        # it to show these choices beside the visit).
+        return manage_links.verify(secret, credentials.credentials).patient_id
 
 
 LinkedPatient = Annotated[UUID, Depends(_linked_patient)]

@@ -98,12 +98,17 @@ def _address(clinic: Any) -> str:
     return ", ".join(p for p in (address.get("line1"), city) if p)
 
 
+def own_pages(settings: NotificationsSettings) -> str:
+    """This service's pages (preferences, unsubscribe), as the gateway serves them."""
+    return f"{settings.public_base_url.rstrip('/')}/api/notifications"
+
+
 def _unsubscribe_url(settings: NotificationsSettings, message: Any, channel: str) -> str:
     token = links.unsubscribe_token(
         settings.manage_link_secret.get_secret_value(), patient_id=message.patient_id, channel=channel,  # type: ignore[arg-type]
         category=message.category,
     )  # fmt: skip
-    return f"{settings.public_url.rstrip('/')}/p/unsubscribe?token={token}"
+    return f"{own_pages(settings)}/p/unsubscribe?token={token}"
 
 
 def _patient_context(
@@ -111,7 +116,7 @@ def _patient_context(
     channel: str,
 ) -> dict[str, Any]:  # fmt: skip
     secret = settings.manage_link_secret.get_secret_value()
-    pages = settings.patient_pages_url.rstrip("/")
+    pages = settings.public_base_url.rstrip("/")
     facts = message.facts
     context: dict[str, Any] = {
         "name": recipient.display_name,
@@ -119,7 +124,7 @@ def _patient_context(
         "clinic_address": _address(clinic),
         "clinic_phone": clinic.phone,
         "timezone": clinic.timezone,
-        "preferences_url": f"{settings.public_url.rstrip('/')}/p/preferences?token="
+        "preferences_url": f"{own_pages(settings)}/p/preferences?token="
         + links.preferences_token(secret, patient_id=message.patient_id),
         "book_url": f"{pages}/clinics/{message.clinic_id}",
     }
@@ -233,7 +238,7 @@ async def for_managers(repos: Repositories, settings: NotificationsSettings, *, 
     context = {
         **facts,
         "clinic_name": clinic.name,
-        "stock_url": f"{settings.staff_pages_url.rstrip('/')}/clinics/{message.clinic_id}/stock",
+        "stock_url": f"{settings.public_base_url.rstrip('/')}/staff/clinics/{message.clinic_id}/stock",
     }
     context = {name: context[name] for name in KINDS[message.kind].variables if name in context}
     source = await rendering.current_source(

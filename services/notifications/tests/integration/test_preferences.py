@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from clinic_shared import manage_links
 from clinic_shared.events import catalogue
 from notifications.fake_sms import FakeProvider
+from notifications.settings import NotificationsSettings
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +33,13 @@ def _link(mail: Any, path: str) -> str:
     body = mail.get_body(preferencelist=("plain",)).get_content()
     [url] = re.findall(rf"http://\S+{re.escape(path)}\?token=\S+", body)
     parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
+    return f"{_here(parts.path)}?{parts.query}"
+
+
+def _here(path: str) -> str:
+    """A link's path as this service sees it: the gateway serves it under /api/notifications."""
+    assert path.startswith("/api/notifications/"), path
+    return path.removeprefix("/api/notifications")
 
 
 async def _confirmed_and_sent(new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, **kw: Any) -> Any:
@@ -110,14 +118,14 @@ async def test_unsubscribing_from_suggestions_stops_them_and_only_them(
     [suggestion] = [m for m in inbox.to(first.email) if "session" in m["Subject"].lower()]
     one_click = suggestion["List-Unsubscribe"].strip("<>")
     page_path = _link(suggestion, "/p/unsubscribe")
-    assert urlsplit(one_click).path == "/p/unsubscribe"
+    assert _here(urlsplit(one_click).path) == "/p/unsubscribe"
 
     looked = await notifications.get(page_path)  # a link scanner opening the page changes nothing
     assert "Stop these messages" in looked.text
     assert (await notifications.get("/preferences", headers={"Authorization": "Bearer " + _token(inbox, first)})
             ).json()["email"]["marketing"] is True  # fmt: skip
     clicked = await notifications.post(
-        f"{urlsplit(one_click).path}?{urlsplit(one_click).query}", content="List-Unsubscribe=One-Click",
+        f"{_here(urlsplit(one_click).path)}?{urlsplit(one_click).query}", content="List-Unsubscribe=One-Click",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )  # fmt: skip
     assert clicked.status_code == 200
@@ -146,3 +154,28 @@ async def test_unsubscribing_from_suggestions_stops_them_and_only_them(
 
 def _token(inbox: Any, visit: Any) -> str:
     return _link(inbox.to(visit.email)[0], "/p/preferences").split("token=")[1]
+
+
+async def test_a_visits_manage_link_opens_its_patients_choices_and_a_waitlist_link_does_not(
+    new_visit: NewVisit, deliver: Deliver, send: Send, inbox: Any, notifications: httpx.AsyncClient,
+    settings: NotificationsSettings,
+) -> None:  # fmt: skip
+    visit = await _confirmed_and_sent(new_visit, deliver, send, inbox, marketing_consent=True)
+    secret = settings.manage_link_secret.get_secret_value()
+    manage = manage_links.issue(
+        secret, appointment_id=visit.appointment_id, patient_id=visit.patient_id,
+        visit_ends_at=visit.starts_at + timedelta(hours=1),
+    )  # fmt: skip
+    waitlist = manage_links.issue_waitlist(
+        secret, entry_id=uuid.uuid4(), patient_id=visit.patient_id, last_day=visit.starts_at.date()
+    )
+
+    mine = await notifications.get("/preferences", headers={"Authorization": f"Bearer {manage}"})
+    changed = await notifications.put(
+        "/preferences", json={"email": {"marketing": False}}, headers={"Authorization": f"Bearer {manage}"}
+    )
+    refused = await notifications.get("/preferences", headers={"Authorization": f"Bearer {waitlist}"})
+
+    assert mine.json()["email"] == {"care": True, "marketing": True}
+    assert changed.json()["email"] == {"care": True, "marketing": False}
+    assert refused.status_code == 401

@@ -29,18 +29,14 @@ def test_outside_development_the_mail_server_and_the_link_base_must_be_named() -
     assert {error["loc"][0] for error in refused.value.errors()} == {
         "smtp_host",
         "smtp_port",
-        "patient_pages_url",
+        "public_base_url",
         "sms_primary_url",
         "sms_primary_key",
         "operations_email",
-        "public_url",
-        "staff_pages_url",
     }
     named = NotificationsSettings(
         environment="production", smtp_host="smtp.clinic.example", smtp_port=587,
-        patient_pages_url="https://book.clinic.example", sms_primary_url="https://sms.example/api",
-        sms_primary_key="a-real-provider-key", operations_email="ops@clinic.example",
-        public_url="https://api.clinic.example/notifications",
-        staff_pages_url="https://staff.clinic.example", **REAL,
+        public_base_url="https://book.clinic.example", sms_primary_url="https://sms.example/api",
+        sms_primary_key="a-real-provider-key", operations_email="ops@clinic.example", **REAL,
     )  # fmt: skip
     assert named.smtp_host == "smtp.clinic.example"
