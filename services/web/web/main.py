@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from clinic_shared.runtime import ServiceDefinition
 from clinic_shared.settings import ServiceSettings
 from web.clients import Apis
-from web.pages import book, manage, staff
+from web.pages import book, manage, staff, waitlist
 from web.pages.errors import install_page_errors
 from web.pages.rendering import STATIC
 from web.sessions import SessionMiddleware
@@ -58,7 +58,7 @@ SERVICE = ServiceDefinition(
     description="The pages patients, front desk, practitioners and managers use; a client of the three APIs.",
     settings_class=WebSettings,
     root=Path(__file__).resolve().parents[1],
-    routers=(book.router, manage.router, staff.router),
+    routers=(book.router, manage.router, waitlist.router, staff.router),
     extend_api=add_pages,
     resources=api_clients,
     has_worker=False,

@@ -27,11 +27,12 @@ Kind = Literal["patient", "staff"]
 class Session(dict[str, Any]):
     """A dict that knows whether it changed, and whether it must start afresh or end."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], *, lapsed: bool = False) -> None:
         super().__init__(data)
         self.changed = False
         self.renewed = False
         self.ended = False
+        self.lapsed = lapsed  # the browser brought a session that ran out (or was ended elsewhere)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.changed = True
@@ -85,7 +86,7 @@ class SessionMiddleware:
         store = SessionStore(scope["app"].state.engine)
         token = _cookie(scope)
         stored = await store.load(token) if token else None
-        session = Session(stored.data if stored else {})
+        session = Session(stored.data if stored else {}, lapsed=token is not None and stored is None)
         scope["session"] = session
 
         async def send_with_cookie(message: Message) -> None:
@@ -99,10 +100,10 @@ class SessionMiddleware:
 
     async def _persist(self, store: SessionStore, session: Session, stored: StoredSession | None) -> str | None:
         """Write what changed; the Set-Cookie header when the browser must learn a new token."""
-        if session.ended:
+        if session.ended or (session.lapsed and not session.changed):
             if stored is not None:
                 await store.end(stored.id)
-            return self._cookie("", max_age=0)
+            return self._cookie("", max_age=0)  # the browser forgets a token that opens nothing
         if session.renewed or (stored is None and session.changed):
             idle, absolute = self.limits[session.kind]
             token = await store.create(dict(session), idle=idle, absolute=absolute,
@@ -131,9 +132,18 @@ def _cookie(scope: Scope) -> str | None:
     return None
 
 
-def remember_visit(session: Session, appointment_id: Any, token: str) -> None:
-    """The link (token) to one of the patient's visits, kept for this session instead of in the URL."""
-    session["visits"] = {**session.get("visits", {}), str(appointment_id): token}
+LinkKind = Literal["visits", "waitlist"]
+
+
+def remember_link(session: Session, kind: LinkKind, key: Any, token: str) -> None:
+    """The token of a patient's link (to a visit, or a waitlist entry), kept for this session instead
+    of in the address bar."""
+    session[kind] = {**session.get(kind, {}), str(key): token}
+
+
+def link_token(session: Session, kind: LinkKind, key: Any) -> str | None:
+    token = session.get(kind, {}).get(str(key))
+    return str(token) if token else None
 
 
 def session_of(request: Request) -> Session:

@@ -8,7 +8,7 @@ its token live in the patient's session."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from web.pages.common import CSRF, ApisDep, SessionDep, SettingsDep, Visitor
 from web.pages.rendering import render
 from web.service import booking_flow as flow
 from web.service.booking_flow import Choice, ChoiceInvalid, Hold
-from web.sessions import Session, remember_visit
+from web.sessions import Session, remember_link
 
 router = APIRouter(include_in_schema=False)
 
@@ -119,10 +119,16 @@ async def confirm(
     )  # fmt: skip
     if isinstance(outcome, flow.Booked):
         session.pop("hold", None)
-        remember_visit(session, outcome.appointment_id, outcome.manage_token)
+        remember_link(session, "visits", outcome.appointment_id, outcome.manage_token)
         return RedirectResponse(f"/manage/{outcome.appointment_id}", status_code=303)
     if isinstance(outcome, flow.Taken):
         session.pop("hold", None)
+        if not outcome.alternatives:  # nothing free any more: wait, with the details already given
+            return render(request, "offers/join.html", {
+                "choice": choice, "clinic": clinic, "form": details.form, "errors": {}, "taken": True,
+                "first_day": clinic.today(), "last_day": clinic.today() + timedelta(days=28),
+                "consent_version": settings.consent_text_version,
+            })  # fmt: skip
         return await _times(request, apis, choice, visitor=visitor, day=held.starts_at.date(), taken=outcome)
     return _details(request, choice, clinic, held, form=details.form, errors=outcome.errors, status=422)
 

@@ -16,8 +16,10 @@ from clinic_shared.logging import get_logger
 from web.clients import ApiUnavailable
 from web.pages.rendering import gettext, render
 from web.service import booking_flow as flow
+from web.service.staff import NotYourClinic
 from web.service.visits import LinkRefused
-from web.sessions import session_of
+from web.service.waitlist import EntryLinkRefused
+from web.sessions import link_token, session_of
 
 log = get_logger(__name__)
 
@@ -38,7 +40,7 @@ async def _link_refused(request: Request, error: Exception) -> Response:
 
 def _clinic_named_by_link(request: Request) -> UUID | None:
     appointment_id = request.path_params.get("appointment_id")
-    token = session_of(request).get("visits", {}).get(str(appointment_id)) if appointment_id else None
+    token = link_token(session_of(request), "visits", appointment_id) if appointment_id else None
     if not token:
         return None
     try:
@@ -49,6 +51,13 @@ def _clinic_named_by_link(request: Request) -> UUID | None:
         return UUID(str(claims["clinic"])) if claims.get("clinic") else None
     except ValueError:
         return None
+
+
+async def _not_your_clinic(request: Request, error: Exception) -> Response:
+    _ = gettext(request)
+    return render(request, "errors/status.html", {
+        "title": _("Not one of your clinics"), "message": _("Your account does not work for this clinic."),
+    }, status=403)  # fmt: skip
 
 
 async def _unavailable(request: Request, error: Exception) -> Response:
@@ -93,7 +102,9 @@ async def _bad_form(request: Request, error: Exception) -> Response:
 def install_page_errors(app: FastAPI) -> None:
     """Replace the JSON error answers of the shared app with pages."""
     app.add_exception_handler(LinkRefused, _link_refused)
+    app.add_exception_handler(EntryLinkRefused, _link_refused)
     app.add_exception_handler(ApiUnavailable, _unavailable)
+    app.add_exception_handler(NotYourClinic, _not_your_clinic)
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(flow.ClinicNotFound, _not_found)
     app.add_exception_handler(flow.ChoiceInvalid, _bad_form)

@@ -8,10 +8,10 @@ will do."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from web.pages.common import CSRF, ApisDep, SessionDep, Visitor
@@ -19,7 +19,7 @@ from web.pages.rendering import render
 from web.service import booking_flow as flow
 from web.service import visits
 from web.service.booking_flow import Choice
-from web.sessions import Session, remember_visit
+from web.sessions import Session, link_token, remember_link
 
 router = APIRouter(prefix="/manage/{appointment_id}", include_in_schema=False)
 TokenQuery = Annotated[str | None, Query(max_length=2000, description="the link's token; moved into the session")]
@@ -31,10 +31,15 @@ async def open_visit(
     token: TokenQuery = None,
 ) -> Response:  # fmt: skip
     if token is not None:
-        remember_visit(session, appointment_id, token)
+        remember_link(session, "visits", appointment_id, token)
         return RedirectResponse(f"/manage/{appointment_id}", status_code=303)
     appointment = await _visit(apis, session, appointment_id, visitor)
-    return render(request, "manage/visit.html", {"visit": appointment, "notice": request.query_params.get("done")})
+    found = None
+    if appointment.course_id is not None and appointment.status in ("confirmed", "checked_in", "completed"):
+        found = await visits.course(apis, appointment.course_id, token=_token(session, appointment_id),
+                                    visitor=visitor)  # fmt: skip
+    return render(request, "manage/visit.html", {"visit": appointment, "course": found,
+                                                 "notice": request.query_params.get("done")})  # fmt: skip
 
 
 @router.get("/cancel")
@@ -74,12 +79,84 @@ async def reschedule(request: Request, appointment_id: UUID, apis: ApisDep, sess
     outcome = await visits.reschedule(apis, appointment, starts_at=starts_at,
                                       token=_token(session, appointment_id), visitor=visitor)  # fmt: skip
     if isinstance(outcome, visits.Moved):
-        remember_visit(session, appointment_id, outcome.token)
+        remember_link(session, "visits", appointment_id, outcome.token)
         return RedirectResponse(f"/manage/{appointment_id}?done=moved", status_code=303)
     if isinstance(outcome, flow.Taken):
         return await _times(request, apis, appointment, day=None, visitor=visitor, taken=outcome)
-    return render(request, "manage/visit.html", {"visit": appointment, "refusal": outcome, "notice": None},
+    return render(request, "manage/visit.html", {"visit": appointment, "refusal": outcome, "notice": None,
+                                                 "course": None},
                   status=409)  # fmt: skip
+
+
+@router.get("/next-session")
+async def next_session_page(
+    request: Request, appointment_id: UUID, apis: ApisDep, session: SessionDep, visitor: Visitor,
+    day: Annotated[date | None, Query()] = None,
+) -> Response:  # fmt: skip
+    appointment, found, token = await _course_of(apis, session, appointment_id, visitor)
+    slots = await visits.course_times(apis, found, appointment.clinic, token=token, visitor=visitor)
+    return _session_times(request, appointment, found, slots, day=day)
+
+
+@router.post("/next-session", dependencies=[CSRF])
+async def book_next_session(request: Request, appointment_id: UUID, apis: ApisDep, session: SessionDep,
+                            visitor: Visitor) -> Response:  # fmt: skip
+    appointment, found, token = await _course_of(apis, session, appointment_id, visitor)
+    starts_at = str((await request.form()).get("starts_at") or "")
+    outcome = await visits.book_session(apis, found, appointment.clinic, starts_at=starts_at, token=token,
+                                        visitor=visitor)  # fmt: skip
+    if isinstance(outcome, visits.Moved) and outcome.appointment_id is not None:
+        remember_link(session, "visits", outcome.appointment_id, outcome.token)
+        return RedirectResponse(f"/manage/{outcome.appointment_id}?done=booked", status_code=303)
+    slots = await visits.course_times(apis, found, appointment.clinic, token=token, visitor=visitor)
+    refusal = outcome if isinstance(outcome, visits.Refusal) else None
+    return _session_times(request, appointment, found, slots, day=None, refusal=refusal, status=409)
+
+
+async def _course_of(
+    apis: ApisDep, session: Session, appointment_id: UUID, visitor: str | None
+) -> tuple[visits.Visit, visits.Course, str]:
+    appointment = await _visit(apis, session, appointment_id, visitor)
+    if appointment.course_id is None:
+        raise HTTPException(status_code=404)
+    token = _token(session, appointment_id)
+    return appointment, await visits.course(apis, appointment.course_id, token=token, visitor=visitor), token
+
+
+def _session_times(
+    request: Request, appointment: visits.Visit, found: visits.Course, slots: list[Any], *, day: date | None,
+    refusal: visits.Refusal | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    days = sorted({slot.local.date() for slot in slots})
+    shown = day if day in days else (days[0] if days else None)
+    return render(request, "manage/next_session.html", {
+        "visit": appointment, "course": found, "days": days, "day": shown, "refusal": refusal,
+        "slots": [slot for slot in slots if slot.local.date() == shown],
+    }, status=status)  # fmt: skip
+
+
+@router.get("/messages")
+async def messages_page(request: Request, appointment_id: UUID, apis: ApisDep, session: SessionDep,
+                        visitor: Visitor) -> Response:  # fmt: skip
+    appointment = await _visit(apis, session, appointment_id, visitor)
+    chosen = await visits.message_choices(apis, token=_token(session, appointment_id), visitor=visitor)
+    return render(request, "manage/messages.html", {"visit": appointment, "choices": chosen, "saved": False})
+
+
+@router.post("/messages", dependencies=[CSRF])
+async def choose_messages(request: Request, appointment_id: UUID, apis: ApisDep, session: SessionDep,
+                          visitor: Visitor) -> Response:  # fmt: skip
+    appointment = await _visit(apis, session, appointment_id, visitor)
+    token = _token(session, appointment_id)
+    current = await visits.message_choices(apis, token=token, visitor=visitor)
+    form = await request.form()
+
+    def ticked(channel: str, kept: dict[str, bool] | None) -> dict[str, bool] | None:
+        return None if kept is None else {c: form.get(f"{channel}_{c}") == "yes" for c in ("care", "marketing")}
+
+    wanted = visits.Choices(email=ticked("email", current.email), sms=ticked("sms", current.sms))
+    saved = await visits.choose_messages(apis, wanted, token=token, visitor=visitor)
+    return render(request, "manage/messages.html", {"visit": appointment, "choices": saved, "saved": True})
 
 
 async def _times(
@@ -96,10 +173,10 @@ async def _times(
 
 
 def _token(session: Session, appointment_id: UUID) -> str:
-    token = session.get("visits", {}).get(str(appointment_id))
-    if not token:
+    token = link_token(session, "visits", appointment_id)
+    if token is None:
         raise visits.LinkRefused("no link opened in this session")
-    return str(token)
+    return token
 
 
 async def _visit(apis: ApisDep, session: Session, appointment_id: UUID, visitor: str | None) -> visits.Visit:

@@ -5,6 +5,7 @@ sign-in carries over; it ends at sign-out, after its idle time, or at its absolu
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
@@ -40,14 +41,18 @@ def _client(request: Request) -> Any:
 async def home(request: Request, session: SessionDep, apis: ApisDep, visitor: Visitor) -> Response:
     member = service.signed_in(session)
     if member is None:
-        return render(request, "staff/sign_in.html", {"ended": request.query_params.get("ended")})
+        ended = request.query_params.get("ended") or ("expired" if session.lapsed else None)
+        return render(request, "staff/sign_in.html", {"ended": ended})
     clinics = await service.clinics_of(apis, member, visitor=visitor)
     return render(request, "staff/home.html", {"member": member, "clinics": clinics,
                                                "abilities": service.abilities(member.role)})  # fmt: skip
 
 
 @router.get("/sign-in")
-async def sign_in(request: Request, settings: SettingsDep) -> Response:
+async def sign_in(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    target = request.query_params.get("next", "")
+    if target.startswith("/staff/") and "//" not in target:  # back where they were going; only ours
+        session["next"] = target
     redirect_uri = f"{settings.public_url.rstrip('/')}/staff/callback"
     response: Response = await _client(request).authorize_redirect(request, redirect_uri)
     return response
@@ -61,9 +66,20 @@ async def callback(request: Request, session: SessionDep) -> Response:
         log.warning("staff_sign_in_failed", reason=error.error)
         return render(request, "staff/sign_in.html", {"ended": None, "failed": True}, status=400)
     member = service.member_of(token)
+    target = session.get("next") or "/staff"
     session.begin("staff", member=member.stored(), access_token=token["access_token"])
     log.info("staff_signed_in", role=member.role)
-    return RedirectResponse("/staff", status_code=303)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/clinics/{clinic_id}/stock")
+async def stock(request: Request, clinic_id: UUID, session: SessionDep, apis: ApisDep, visitor: Visitor) -> Response:
+    """The clinic's stock by lot (the link in managers' supply alerts)."""
+    member = service.signed_in(session)
+    if member is None:
+        return RedirectResponse(f"/staff/sign-in?next=/staff/clinics/{clinic_id}/stock", status_code=303)
+    found = await service.stock(apis, clinic_id, token=str(session["access_token"]), visitor=visitor)
+    return render(request, "staff/stock.html", {"member": member, "stock": found})
 
 
 @router.post("/sign-out", dependencies=[CSRF])

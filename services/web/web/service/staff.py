@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -82,3 +84,52 @@ def abilities(role: str) -> tuple[str, ...]:
 async def clinics_of(apis: Apis, member: Member, *, visitor: str | None) -> list[Clinic]:
     every = await clinics(apis, visitor=visitor)
     return every if member.role == "admin" else [c for c in every if c.id in member.clinic_ids]
+
+
+@dataclass(frozen=True)
+class LotLine:
+    item: str
+    lot_number: str
+    expires_on: date
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+    recalled: bool
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_on < date.today()
+
+    @property
+    def expiring_soon(self) -> bool:
+        return not self.expired and self.expires_on <= date.today() + timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Stock:
+    clinic: Clinic
+    lots: list[LotLine]
+
+
+class NotYourClinic(PermissionError):
+    pass
+
+
+async def stock(apis: Apis, clinic_id: UUID, *, token: str, visitor: str | None) -> Stock:
+    """Every lot the clinic holds, soonest expiry first, as the signed-in member may see it."""
+    clinic = next((c for c in await clinics(apis, visitor=visitor) if c.id == clinic_id), None)
+    answer = await apis.inventory.get(f"/clinics/{clinic_id}/stock", token=token, visitor=visitor, limit=200)
+    if answer.status in (401, 403, 404) or clinic is None:
+        raise NotYourClinic(str(clinic_id))
+    items = {
+        i["id"]: i["name"] for i in (await apis.inventory.get("/items", token=token, limit=200)).expected()["items"]
+    }
+    lines = [
+        LotLine(
+            item=items.get(lot["item_id"], lot["item_id"]), lot_number=lot["lot_number"],
+            expires_on=date.fromisoformat(lot["expires_on"]), on_hand=Decimal(lot["on_hand"]),
+            reserved=Decimal(lot["reserved"]), available=Decimal(lot["available"]), recalled=lot["recalled"],
+        )
+        for lot in answer.expected()["items"]
+    ]  # fmt: skip
+    return Stock(clinic=clinic, lots=sorted(lines, key=lambda line: (line.expires_on, line.item)))

@@ -92,6 +92,7 @@ async def cancel(apis: Apis, appointment: Visit, *, token: str, visitor: str | N
 @dataclass(frozen=True)
 class Moved:
     token: str  # the visit's fresh link token (valid until after its new time)
+    appointment_id: UUID | None = None  # a new visit (the next session of a course); None: the same one
 
 
 async def reschedule(
@@ -111,3 +112,71 @@ def search_of(appointment: Visit) -> dict[str, Any]:
     """The same treatment and areas, for the day picker of a move."""
     assert appointment.treatment is not None
     return {"treatment_id": str(appointment.treatment.id), "areas": list(appointment.areas)}
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The patient's message choices per channel (None: no address on file for it)."""
+
+    email: dict[str, bool] | None
+    sms: dict[str, bool] | None
+
+
+async def message_choices(apis: Apis, *, token: str, visitor: str | None) -> Choices:
+    answer = await apis.notifications.get("/preferences", token=token, visitor=visitor)
+    if answer.status in (401, 403, 404):
+        raise LinkRefused(answer.code or str(answer.status))
+    body = answer.expected()
+    return Choices(email=body.get("email"), sms=body.get("sms"))
+
+
+async def choose_messages(apis: Apis, chosen: Choices, *, token: str, visitor: str | None) -> Choices:
+    body = {channel: value for channel, value in (("email", chosen.email), ("sms", chosen.sms)) if value is not None}
+    answer = await apis.notifications.send("PUT", "/preferences", json=body, token=token, visitor=visitor)
+    if answer.status in (401, 403, 404):
+        raise LinkRefused(answer.code or str(answer.status))
+    saved = answer.expected()
+    return Choices(email=saved.get("email"), sms=saved.get("sms"))
+
+
+@dataclass(frozen=True)
+class Course:
+    id: UUID
+    sessions_planned: int
+    sessions_booked: int
+    earliest: datetime | None  # the window for the next session (None: all booked)
+    latest: datetime | None
+
+    @property
+    def next_number(self) -> int | None:
+        return self.sessions_booked + 1 if self.earliest and self.sessions_booked < self.sessions_planned else None
+
+
+async def course(apis: Apis, course_id: UUID, *, token: str, visitor: str | None) -> Course:
+    body = (await apis.booking.get(f"/courses/{course_id}", token=token, visitor=visitor)).expected()
+
+    def moment(name: str) -> datetime | None:
+        return datetime.fromisoformat(body[name]) if body.get(name) else None
+
+    return Course(
+        id=course_id, sessions_planned=body["sessions_planned"], sessions_booked=len(body["sessions"]),
+        earliest=moment("next_session_earliest"), latest=moment("next_session_latest"),
+    )  # fmt: skip
+
+
+async def course_times(apis: Apis, found: Course, clinic: Clinic, *, token: str, visitor: str | None) -> list[Slot]:
+    answer = await apis.booking.get(f"/courses/{found.id}/availability", token=token, visitor=visitor)
+    return [Slot.of(s, clinic.zone) for s in answer.expected()]
+
+
+async def book_session(
+    apis: Apis, found: Course, clinic: Clinic, *, starts_at: str, token: str, visitor: str | None
+) -> Moved | Taken | Refusal:
+    """`Moved` carries the new visit's own link (its token opens the new visit)."""
+    answer = await apis.booking.send("POST", f"/courses/{found.id}/sessions", json={"starts_at": starts_at},
+                                     token=token, visitor=visitor)  # fmt: skip
+    if answer.status == 201:
+        return Moved(answer.body["manage_token"], UUID(answer.body["appointment"]["id"]))
+    if answer.code == "slot_taken":
+        return Taken([Slot.of(s, clinic.zone) for s in (answer.body.get("details") or {}).get("alternatives", [])])
+    return Refusal(answer.code or "refused", str((answer.body or {}).get("message", "")))
