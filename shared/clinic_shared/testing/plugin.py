@@ -47,6 +47,9 @@ class TestEnvironment:
     private_key: str
     public_key: str
     extra_queues: set[str] = field(default_factory=set)
+    # The `iss` the services trust and the test tokens carry; a run with the real OpenID provider
+    # (whose issuer is its URL) uses `dataclasses.replace(test_env, issuer=...)`.
+    issuer: str = "clinic-dev-issuer"
 
     @property
     def topology_prefix(self) -> str:
@@ -68,6 +71,7 @@ class TestEnvironment:
             "topology_prefix": self.topology_prefix,
             "retry_delays_ms": (200, 400, 800),
             "jwt_public_key": self.public_key,
+            "jwt_issuer": self.issuer,
             "log_level": "WARNING",
             # Tests send many requests from one address; the limit itself has its own test.
             "public_rate_per_minute": 1_000_000,
@@ -103,7 +107,7 @@ class TestEnvironment:
             role=role,
             clinic_ids=clinics,
             appointment_ids=appointments,
-            issuer="clinic-dev-issuer",
+            issuer=self.issuer,
             audience="clinic-platform",
             ttl=ttl,
         )

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,10 +49,15 @@ def start(script: str, *, port: int, env: Mapping[str, str], logs: Path) -> Serv
     """Run console script `script` (e.g. `booking-api`) from this virtualenv, logging to `logs`."""
     log = logs / f"{script}.log"
     RECORD.service_logs.append(log)  # read at the end of the run for unhandled errors
+    return start_command(script, [str(BIN / script)], port=port, env=env, log=log)
+
+
+def start_command(name: str, command: Sequence[str], *, port: int, env: Mapping[str, str], log: Path) -> ServiceProcess:
+    """Run a program of the platform's (nginx for the gateway, say) as a process, logging to `log`."""
     with log.open("wb") as output:
-        # Our own console script from this virtualenv, no shell and no outside input.
-        popen = subprocess.Popen([BIN / script], env=dict(env), stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
-    return ServiceProcess(name=script, port=port, popen=popen, log=log)
+        # Our own programs, with arguments we build: no shell and no outside input.
+        popen = subprocess.Popen(list(command), env=dict(env), stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+    return ServiceProcess(name=name, port=port, popen=popen, log=log)
 
 
 async def wait_until_ready(processes: Iterable[ServiceProcess], *, timeout_s: float = 60) -> None:

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from web.pages.common import CSRF, ApisDep, SessionDep, SettingsDep, Visitor
-from web.pages.rendering import render
+from web.pages.rendering import redirect, render
 from web.service import booking_flow as flow
 from web.service.booking_flow import Choice, ChoiceInvalid, Hold
 from web.sessions import Session, remember_link
@@ -120,7 +120,7 @@ async def confirm(
     if isinstance(outcome, flow.Booked):
         session.pop("hold", None)
         remember_link(session, "visits", outcome.appointment_id, outcome.manage_token)
-        return RedirectResponse(f"/manage/{outcome.appointment_id}", status_code=303)
+        return redirect(request, f"/manage/{outcome.appointment_id}")
     if isinstance(outcome, flow.Taken):
         session.pop("hold", None)
         if not outcome.alternatives:  # nothing free any more: wait, with the details already given

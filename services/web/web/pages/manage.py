@@ -12,10 +12,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from web.pages.common import CSRF, ApisDep, SessionDep, Visitor
-from web.pages.rendering import render
+from web.pages.rendering import redirect, render
 from web.service import booking_flow as flow
 from web.service import visits
 from web.service.booking_flow import Choice
@@ -32,7 +32,7 @@ async def open_visit(
 ) -> Response:  # fmt: skip
     if token is not None:
         remember_link(session, "visits", appointment_id, token)
-        return RedirectResponse(f"/manage/{appointment_id}", status_code=303)
+        return redirect(request, f"/manage/{appointment_id}")
     appointment = await _visit(apis, session, appointment_id, visitor)
     found = None
     if appointment.course_id is not None and appointment.status in ("confirmed", "checked_in", "completed"):
@@ -56,7 +56,7 @@ async def cancel(request: Request, appointment_id: UUID, apis: ApisDep, session:
     refusal = await visits.cancel(apis, appointment, token=_token(session, appointment_id), visitor=visitor)
     if refusal is not None:
         return render(request, "manage/cancel.html", {"visit": appointment, "refusal": refusal}, status=409)
-    return RedirectResponse(f"/manage/{appointment_id}?done=cancelled", status_code=303)
+    return redirect(request, f"/manage/{appointment_id}?done=cancelled")
 
 
 @router.get("/reschedule")
@@ -65,7 +65,8 @@ async def reschedule_page(
     day: Annotated[date | None, Query()] = None,
 ) -> Response:  # fmt: skip
     appointment = await _visit(apis, session, appointment_id, visitor)
-    return await _times(request, apis, appointment, day=day, visitor=visitor)
+    # From the visit's own day on: a patient moving a visit usually wants a time near the one they had.
+    return await _times(request, apis, appointment, day=day or appointment.local_start.date(), visitor=visitor)
 
 
 @router.post("/reschedule", dependencies=[CSRF])
@@ -80,7 +81,7 @@ async def reschedule(request: Request, appointment_id: UUID, apis: ApisDep, sess
                                       token=_token(session, appointment_id), visitor=visitor)  # fmt: skip
     if isinstance(outcome, visits.Moved):
         remember_link(session, "visits", appointment_id, outcome.token)
-        return RedirectResponse(f"/manage/{appointment_id}?done=moved", status_code=303)
+        return redirect(request, f"/manage/{appointment_id}?done=moved")
     if isinstance(outcome, flow.Taken):
         return await _times(request, apis, appointment, day=None, visitor=visitor, taken=outcome)
     return render(request, "manage/visit.html", {"visit": appointment, "refusal": outcome, "notice": None,
@@ -107,7 +108,7 @@ async def book_next_session(request: Request, appointment_id: UUID, apis: ApisDe
                                         visitor=visitor)  # fmt: skip
     if isinstance(outcome, visits.Moved) and outcome.appointment_id is not None:
         remember_link(session, "visits", outcome.appointment_id, outcome.token)
-        return RedirectResponse(f"/manage/{outcome.appointment_id}?done=booked", status_code=303)
+        return redirect(request, f"/manage/{outcome.appointment_id}?done=booked")
     slots = await visits.course_times(apis, found, appointment.clinic, token=token, visitor=visitor)
     refusal = outcome if isinstance(outcome, visits.Refusal) else None
     return _session_times(request, appointment, found, slots, day=None, refusal=refusal, status=409)

@@ -12,7 +12,7 @@ from typing import Any
 
 from babel.dates import format_date
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
 
@@ -21,6 +21,7 @@ from web.service import views
 from web.sessions import csrf_token
 
 PACKAGE = Path(__file__).resolve().parents[1]
+MACROS = ("area_name", "hidden", "csrf_field", "error", "invalid")
 TEMPLATES = PACKAGE / "templates"
 STATIC = PACKAGE / "static"
 
@@ -53,6 +54,9 @@ def environment(locale: str) -> Environment:
         short_day=lambda day: format_date(day, "EEE d MMM", locale=locale),
         delta=lambda days: timedelta(days=days),
     )
+    # The macros every template uses, as globals: a block rendered alone for htmx sees no imports.
+    macros = env.get_template("partials/macros.html").module
+    env.globals.update({name: getattr(macros, name) for name in MACROS})
     return env
 
 
@@ -63,6 +67,14 @@ def locale_of(request: Request) -> str:
 def gettext(request: Request) -> Any:
     """`_` for messages written in Python (errors the pages explain)."""
     return i18n.translations(locale_of(request)).gettext
+
+
+def redirect(request: Request, url: str) -> Response:
+    """After a form: a 303 to `url`, or for htmx a full page load of it (`HX-Redirect`), since a
+    redirect followed inside the swapped block would nest one page in another."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 def render(

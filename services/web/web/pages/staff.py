@@ -5,15 +5,16 @@ sign-in carries over; it ends at sign-out, after its idle time, or at its absolu
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from clinic_shared.logging import get_logger
 from web.pages.common import CSRF, ApisDep, SessionDep, SettingsDep, Visitor
-from web.pages.rendering import render
+from web.pages.rendering import redirect, render
 from web.service import staff as service
 from web.settings import WebSettings
 
@@ -67,9 +68,10 @@ async def callback(request: Request, session: SessionDep) -> Response:
         return render(request, "staff/sign_in.html", {"ended": None, "failed": True}, status=400)
     member = service.member_of(token)
     target = session.get("next") or "/staff"
-    session.begin("staff", member=member.stored(), access_token=token["access_token"])
+    session.begin("staff", member=member.stored(), access_token=token["access_token"],
+                  id_token=token.get("id_token"))  # fmt: skip
     log.info("staff_signed_in", role=member.role)
-    return RedirectResponse(target, status_code=303)
+    return redirect(request, target)
 
 
 @router.get("/clinics/{clinic_id}/stock")
@@ -77,12 +79,26 @@ async def stock(request: Request, clinic_id: UUID, session: SessionDep, apis: Ap
     """The clinic's stock by lot (the link in managers' supply alerts)."""
     member = service.signed_in(session)
     if member is None:
-        return RedirectResponse(f"/staff/sign-in?next=/staff/clinics/{clinic_id}/stock", status_code=303)
+        return redirect(request, f"/staff/sign-in?next=/staff/clinics/{clinic_id}/stock")
     found = await service.stock(apis, clinic_id, token=str(session["access_token"]), visitor=visitor)
     return render(request, "staff/stock.html", {"member": member, "stock": found})
 
 
 @router.post("/sign-out", dependencies=[CSRF])
-async def sign_out(request: Request, session: SessionDep) -> Response:
+async def sign_out(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Ends our session, then the provider's (RP-initiated logout): on a shared front-desk computer the
+    next person to press "Sign in" must not find the last one still signed in at the provider."""
+    id_token = session.get("id_token")
     session.end()
-    return RedirectResponse("/staff?ended=signed_out", status_code=303)
+    metadata = await _client(request).load_server_metadata()
+    ending = metadata.get("end_session_endpoint")
+    if not ending or not id_token:
+        return redirect(request, "/staff/signed-out")
+    query = urlencode({"id_token_hint": id_token, "client_id": settings.oidc_client_id,
+                       "post_logout_redirect_uri": f"{settings.public_url.rstrip('/')}/staff/signed-out"})  # fmt: skip
+    return redirect(request, f"{ending}?{query}")
+
+
+@router.get("/signed-out")
+async def signed_out(request: Request) -> Response:
+    return render(request, "staff/sign_in.html", {"ended": "signed_out"})

@@ -9,10 +9,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from web.pages.common import CSRF, ApisDep, SessionDep, SettingsDep, Visitor
-from web.pages.rendering import render
+from web.pages.rendering import redirect, render
 from web.service import booking_flow as flow
 from web.service import waitlist as service
 from web.service.booking_flow import Choice, Details
@@ -46,7 +46,7 @@ async def join(request: Request, apis: ApisDep, session: SessionDep, settings: S
     )  # fmt: skip
     if isinstance(joined, service.Joined):
         remember_link(session, "waitlist", joined.entry_id, joined.token)
-        return RedirectResponse(f"/waitlist/{joined.entry_id}", status_code=303)
+        return redirect(request, f"/waitlist/{joined.entry_id}")
     if isinstance(joined, flow.Taken):
         return render(request, "offers/join.html", {**context, "free": joined.alternatives}, status=409)
     return render(request, "offers/join.html", {**context, "errors": joined.errors}, status=422)
@@ -57,7 +57,7 @@ async def open_entry(request: Request, entry_id: UUID, apis: ApisDep, session: S
                      token: TokenQuery = None) -> Response:  # fmt: skip
     if token is not None:
         remember_link(session, "waitlist", entry_id, token)
-        return RedirectResponse(f"/waitlist/{entry_id}", status_code=303)
+        return redirect(request, f"/waitlist/{entry_id}")
     found = await service.entry(apis, entry_id, token=_token(session, entry_id), visitor=visitor)
     return render(request, "offers/entry.html", {"entry": found, "notice": request.query_params.get("done"),
                                                  "errors": {}})  # fmt: skip
@@ -73,7 +73,7 @@ async def accept(request: Request, entry_id: UUID, apis: ApisDep, session: Sessi
     outcome = await service.accept(apis, found, answers=answers, token=token, visitor=visitor)
     if isinstance(outcome, service.Accepted):
         remember_link(session, "visits", outcome.appointment_id, outcome.manage_token)
-        return RedirectResponse(f"/manage/{outcome.appointment_id}", status_code=303)
+        return redirect(request, f"/manage/{outcome.appointment_id}")
     return render(request, "offers/entry.html", {"entry": found, "notice": None, "errors": outcome.errors},
                   status=409)  # fmt: skip
 
@@ -86,7 +86,7 @@ async def decline_or_leave(request: Request, entry_id: UUID, action: str, apis: 
     token = _token(session, entry_id)
     found = await service.entry(apis, entry_id, token=token, visitor=visitor)
     await service.answer_offer(apis, found, action=action, token=token, visitor=visitor)
-    return RedirectResponse(f"/waitlist/{entry_id}?done={action}", status_code=303)
+    return redirect(request, f"/waitlist/{entry_id}?done={action}")
 
 
 def _token(session: Session, entry_id: UUID) -> str:
