@@ -85,6 +85,7 @@ def render(
     # `csrf()` in a form: the session (and its token) is made only for pages that have a form.
     values = {"request": request, "csrf": lambda: csrf_token(request), **(context or {})}
     target = request.headers.get("hx-target") if request.headers.get("hx-request") == "true" else None
+    values["partial"] = target is not None  # a block alone, for htmx
     if target and target in env.get_template(template).blocks:
         html = render_block(env, template, target, **values)
     else:
