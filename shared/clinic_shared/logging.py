@@ -72,6 +72,8 @@ def configure_logging(*, service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     # uvicorn's access log would print query strings (search terms, tokens); our middleware logs requests.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every call's whole URL at INFO, query string included; failures surface as our own errors.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
 

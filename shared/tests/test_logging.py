@@ -57,3 +57,11 @@ def test_standard_library_loggers_go_through_the_same_pipeline(logs: JsonLogs) -
     [line] = logs.lines()
     assert line["event"] == "connection lost"
     assert line["level"] == "warning"
+
+
+def test_outgoing_http_calls_are_not_logged_with_their_query_strings(logs: JsonLogs) -> None:
+    logs.start()
+    logging.getLogger("httpx").info('HTTP Request: GET http://127.0.0.1/availability?areas=face "HTTP/1.1 200 OK"')
+    logging.getLogger("httpx").warning("a call failed")
+
+    assert [line["event"] for line in logs.lines()] == ["a call failed"]
