@@ -7,6 +7,7 @@ run's key under the provider's issuer."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import email
 import email.policy
@@ -68,6 +69,17 @@ class MailSink:
             if found:
                 return str(found[0])
         raise AssertionError(f"no e-mail to {address} with a link to {path}")
+
+    async def arriving_link(self, address: str, path: str, *, within_s: float = 15.0) -> str:
+        """`link`, waiting for the e-mail to arrive (the worker sends it a moment after the event)."""
+        deadline = asyncio.get_running_loop().time() + within_s
+        while True:
+            try:
+                return self.link(address, path)
+            except AssertionError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,11 @@ async def accessible(page: Page, state: str) -> None:
 async def shot(page: Page, name: str) -> None:
     if SHOTS:  # the folder is made when the run starts (see the browser fixture)
         await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def weekday_ahead(days_ahead: int) -> str:
+    """The first weekday (the test clinic's working days) at least this many days ahead."""
+    day = datetime.now(UTC).date() + timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return str(day)

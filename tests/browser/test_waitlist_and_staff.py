@@ -3,9 +3,7 @@ own login page, see their clinic's stock, sign out, and find an ended session en
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,18 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from clinic_shared.auth import Role
-from tests.browser.conftest import PHONE, accessible, new_context
+from tests.browser.conftest import PHONE, accessible, new_context, weekday_ahead
 from tests.journeys import CONSENT, ok
 from tests.platform import Platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.system]
-
-
-def _weekday(days_ahead: int) -> str:
-    day = datetime.now(UTC).date() + timedelta(days=days_ahead)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return str(day)
 
 
 async def _fill_the_day(booking: httpx.AsyncClient, platform: Platform, day: str) -> list[str]:
@@ -46,7 +37,7 @@ async def _fill_the_day(booking: httpx.AsyncClient, platform: Platform, day: str
 
 
 async def test_a_waiting_patient_takes_a_freed_time_from_the_offer_link(platform: Platform, browser: Browser) -> None:
-    day, email = _weekday(9), f"w-{uuid.uuid4().hex[:8]}@example.org"
+    day, email = weekday_ahead(9), f"w-{uuid.uuid4().hex[:8]}@example.org"
     async with httpx.AsyncClient(base_url=platform.apis["booking"]) as booking:
         booked = await _fill_the_day(booking, platform, day)
         ok(await booking.post(f"/clinics/{platform.clinic['id']}/waitlist", json={
@@ -56,7 +47,7 @@ async def test_a_waiting_patient_takes_a_freed_time_from_the_offer_link(platform
         }))  # fmt: skip
         desk = platform.env.auth_header(Role.FRONT_DESK, clinics=[uuid.UUID(platform.clinic["id"])])
         ok(await booking.post(f"/appointments/{booked[0]}/cancel", json={}, headers=desk))
-    link = await _link(platform, email, "/waitlist/")
+    link = await platform.mail.arriving_link(email, "/waitlist/")
 
     context = await new_context(browser, viewport=PHONE)
     page = await context.new_page()
@@ -70,15 +61,6 @@ async def test_a_waiting_patient_takes_a_freed_time_from_the_offer_link(platform
     await expect(page.locator("#status")).to_contain_text("Confirmed.", timeout=15_000)
     await accessible(page, "offer taken")
     await context.close()
-
-
-async def _link(platform: Platform, email: str, path: str) -> str:
-    for _ in range(150):
-        try:
-            return platform.mail.link(email, path)
-        except AssertionError:
-            await asyncio.sleep(0.1)
-    return platform.mail.link(email, path)
 
 
 async def _sign_in(page: Any, platform: Platform, login: str) -> None:

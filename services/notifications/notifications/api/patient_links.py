@@ -13,12 +13,13 @@ have no choices left to show."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
@@ -34,6 +35,7 @@ from notifications.service import reach
 
 router = APIRouter(tags=["patient preferences"], responses=ERROR_RESPONSES)
 PAGES = Environment(loader=PackageLoader("notifications", "templates"), autoescape=select_autoescape(["j2"]))
+_STYLE = (resources.files("notifications") / "templates" / "page.css").read_text()
 CHANNEL_LABELS = {"email": "By e-mail", "sms": "By text message"}
 CATEGORY_NAMES = {"care": "visit messages", "marketing": "suggestions such as when to book your next session"}
 _link = HTTPBearer(auto_error=False, description="the token of the patient's preferences link")
@@ -152,6 +154,12 @@ def _choices_page(recipient: Any, current: PreferencesOut, done: str | None = No
 
 
 Token = Annotated[str, Query(max_length=2000, description="the link's token")]
+
+
+@router.get("/p/page.css", include_in_schema=False)
+async def page_style() -> Response:
+    """The pages' stylesheet, beside them (`page.css` from `/p/...` directly and through the gateway)."""
+    return Response(_STYLE, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/p/preferences", include_in_schema=False)
