@@ -35,11 +35,13 @@ RUN --mount=type=bind,source=shared,target=/tmp/shared,rw \
 USER 10001:10001
 
 
-# Operator image for compose's one-shot `migrate`: all three services installed, so `clinic-ops`
-# finds every one through its entry points. Kubernetes uses the service images instead.
+# Operator image for compose's one-shot `migrate`: every service installed (the pages too, whose
+# database holds their sessions), so `clinic-ops` finds each one through its entry points.
+# Kubernetes uses the service images instead.
 FROM base AS ops
 USER root
 COPY services /app/services
-RUN pip install -e /app/services/booking -e /app/services/inventory -e /app/services/notifications
+RUN pip install -e /app/services/booking -e /app/services/inventory -e /app/services/notifications \
+        -e /app/services/web
 USER 10001:10001
 CMD ["clinic-ops", "--help"]

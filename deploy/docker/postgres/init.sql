@@ -14,3 +14,8 @@ REVOKE ALL ON DATABASE inventory FROM PUBLIC;
 CREATE ROLE notifications LOGIN PASSWORD 'notifications-dev';
 CREATE DATABASE notifications OWNER notifications;
 REVOKE ALL ON DATABASE notifications FROM PUBLIC;
+
+-- The pages keep only their sessions here; they reach the other services' data through their APIs.
+CREATE ROLE web LOGIN PASSWORD 'web-dev';
+CREATE DATABASE web OWNER web;
+REVOKE ALL ON DATABASE web FROM PUBLIC;
