@@ -80,6 +80,7 @@ async def bookable_clinic(booking: httpx.AsyncClient, env: TestEnvironment) -> d
     ok(await booking.put(f"/practitioners/{practitioner['id']}/clinics/{clinic_id}", json=WEEK, headers=admin))
     return {
         "id": clinic_id,
+        "name": clinic["name"],
         "treatment_id": treatment["id"],
         "practitioner_id": practitioner["id"],
         "room_id": room["id"],
@@ -126,6 +127,7 @@ async def bookable_clinic_with_supplies(
     )
     return {
         "id": clinic_id,
+        "name": place["name"],
         "treatment_id": place["treatment_id"],
         "cartridge": cartridge["id"],
         "cream": cream["id"],
