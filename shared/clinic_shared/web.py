@@ -34,6 +34,7 @@ from pydantic import (
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinic_shared import context
@@ -113,6 +114,10 @@ class RequestContextMiddleware:
         with context.bound(correlation_id=request_id, traceparent=traceparent):
             try:
                 await self.app(scope, receive, send_with_id)
+            except ClientDisconnect:
+                # The visitor went away before their request was read whole (a page left, a request
+                # htmx replaced): nobody is waiting for an answer, and nothing failed here.
+                status = 499
             except Exception:
                 # Answered 500 by Starlette; counted so that a test run (or an alert) sees every one.
                 HTTP_UNHANDLED.labels(self.service).inc()
