@@ -26,6 +26,9 @@ class WebSettings(ServiceSettings):
     # A call to an API that takes longer fails the page with "try again"; reads are tried again this often.
     api_timeout_s: float = Field(default=5.0, gt=0)
     api_read_retries: int = Field(default=2, ge=0, le=5)
+    # A clinic, its treatments, practitioners and screening questions are kept this long by each web
+    # process (0: asked for on every page); a change by the clinic shows on the pages within it.
+    reference_ttl_s: float = Field(default=30.0, ge=0, le=600)
     # Staff sign-in: the chain's OpenID provider (authorization code with PKCE).
     oidc_issuer: str
     oidc_client_id: str

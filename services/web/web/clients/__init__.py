@@ -19,7 +19,10 @@ class Apis:
     @classmethod
     def of(cls, settings: WebSettings) -> Apis:
         def api(name: str, url: str) -> Api:
-            return Api(name, url, timeout_s=settings.api_timeout_s, read_retries=settings.api_read_retries)
+            return Api(
+                name, url, timeout_s=settings.api_timeout_s, read_retries=settings.api_read_retries,
+                reference_ttl_s=settings.reference_ttl_s,
+            )  # fmt: skip
 
         return cls(
             booking=api("booking", settings.booking_api_url),

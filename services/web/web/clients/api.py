@@ -8,6 +8,7 @@ that is down, slow or failing raises `ApiUnavailable`, which the pages turn into
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,16 +66,33 @@ class Answer:
 
 
 class Api:
-    def __init__(self, name: str, base_url: str, *, timeout_s: float, read_retries: int) -> None:
+    def __init__(
+        self, name: str, base_url: str, *, timeout_s: float, read_retries: int, reference_ttl_s: float = 0.0
+    ) -> None:
         self.name = name
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
         self._read_retries = read_retries
+        self._reference = _Remembered(reference_ttl_s)
 
     async def close(self) -> None:
         await self._client.aclose()
 
     async def get(self, path: str, *, token: str | None = None, visitor: str | None = None, **params: Any) -> Answer:
         return await self._send("GET", path, token=token, visitor=visitor, params=params, retries=self._read_retries)
+
+    async def reference(self, path: str, *, visitor: str | None = None, **params: Any) -> Answer:
+        """A public read of what changes seldom and is the same for every visitor (a clinic, its
+        treatments, practitioners and screening questions): a 200 is answered from memory for
+        `reference_ttl_s`, so a patient's every step does not ask for it again. Booking checks every
+        choice made on it when the patient holds and books, so an answer that is a little old can
+        cost an error shown in place, never a wrong booking."""
+        key = (path, tuple(sorted((name, str(value)) for name, value in params.items())))
+        if (remembered := self._reference.get(key)) is not None:
+            return remembered
+        answer = await self.get(path, visitor=visitor, **params)
+        if answer.status == 200:
+            self._reference.put(key, answer)
+        return answer
 
     async def send(
         self,
@@ -130,3 +148,29 @@ class Api:
             if attempt < retries:
                 await asyncio.sleep(0.1 * 2**attempt)
         raise ApiUnavailable(self.name, reason)
+
+
+class _Remembered:
+    """Answers kept for `ttl_s` seconds of the event loop's clock, at most `size` of them (the oldest go
+    first). A ttl of 0 keeps nothing."""
+
+    def __init__(self, ttl_s: float, size: int = 2048) -> None:
+        self._ttl_s, self._size = ttl_s, size
+        self._kept: dict[Hashable, tuple[float, Answer]] = {}
+
+    def get(self, key: Hashable) -> Answer | None:
+        kept = self._kept.get(key)
+        if kept is None:
+            return None
+        if kept[0] <= asyncio.get_running_loop().time():
+            del self._kept[key]
+            return None
+        return kept[1]
+
+    def put(self, key: Hashable, answer: Answer) -> None:
+        if self._ttl_s <= 0:
+            return
+        self._kept.pop(key, None)
+        while len(self._kept) >= self._size:
+            del self._kept[next(iter(self._kept))]
+        self._kept[key] = (asyncio.get_running_loop().time() + self._ttl_s, answer)

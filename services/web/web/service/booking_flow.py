@@ -4,6 +4,7 @@ answers stay with booking alone; the held time and its token live in the patient
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -93,7 +94,7 @@ async def clinics(apis: Apis, *, visitor: str | None, words: str = "") -> list[C
 
 
 async def clinic(apis: Apis, clinic_id: UUID, *, visitor: str | None) -> Clinic:
-    answer = await apis.booking.get(f"/clinics/{clinic_id}", visitor=visitor)
+    answer = await apis.booking.reference(f"/clinics/{clinic_id}", visitor=visitor)
     if answer.status == 404:
         raise ClinicNotFound(str(clinic_id))
     return Clinic.of(answer.expected())
@@ -101,9 +102,13 @@ async def clinic(apis: Apis, clinic_id: UUID, *, visitor: str | None) -> Clinic:
 
 async def offer(apis: Apis, clinic_id: UUID, *, visitor: str | None) -> Offer:
     found = await clinic(apis, clinic_id, visitor=visitor)
-    treatments = (await apis.booking.get(f"/clinics/{clinic_id}/treatments", visitor=visitor)).expected()
-    practitioners = (await apis.booking.get(f"/clinics/{clinic_id}/practitioners", visitor=visitor)).expected()
-    questions = (await apis.booking.get(f"/clinics/{clinic_id}/screening", visitor=visitor)).expected()
+    treatments, practitioners, questions = [
+        answer.expected()
+        for answer in await asyncio.gather(
+            *(apis.booking.reference(f"/clinics/{clinic_id}/{part}", visitor=visitor)
+              for part in ("treatments", "practitioners", "screening"))
+        )
+    ]  # fmt: skip
     return Offer(
         clinic=found,
         treatments=[Treatment.of(t) for t in treatments],
