@@ -34,7 +34,10 @@ def _chromium() -> str:
     return candidate
 
 
-@pytest.fixture(scope="session")
+# Package scope (this directory is a package for it): the platform's workers share the test databases and
+# queues, so they must be gone before tests/system starts its own, or the two senders race for the same
+# messages and one test's SMS reaches the other's fake provider.
+@pytest.fixture(scope="package")
 async def platform(
     test_env: TestEnvironment, service_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:

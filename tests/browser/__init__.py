@@ -1,0 +1,1 @@
+"""Browser tests through the gateway; a package so that the platform fixture ends with them."""
