@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, Table, Text, delete, func, insert, select, update
+from sqlalchemy import Column, DateTime, Integer, Table, Text, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +26,13 @@ sessions = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("idle_seconds", Integer, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every page asks it: built once, not on each request.
+_LOAD = select(sessions.c.id, sessions.c.data, sessions.c.last_seen_at).where(
+    sessions.c.id == bindparam("id"),
+    sessions.c.expires_at > func.now(),
+    sessions.c.last_seen_at + func.make_interval(0, 0, 0, 0, 0, 0, sessions.c.idle_seconds) > func.now(),
 )
 
 # A session's idle clock is moved on at most this often, not on every request.
@@ -53,13 +60,8 @@ class SessionStore:
 
     async def load(self, token: str) -> StoredSession | None:
         """The session behind this cookie, unless it ended or ran past its idle or absolute limit."""
-        query = select(sessions.c.id, sessions.c.data, sessions.c.last_seen_at).where(
-            sessions.c.id == digest(token),
-            sessions.c.expires_at > func.now(),
-            sessions.c.last_seen_at + func.make_interval(0, 0, 0, 0, 0, 0, sessions.c.idle_seconds) > func.now(),
-        )
         async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
+            row = (await connection.execute(_LOAD, {"id": digest(token)})).first()
         return StoredSession(id=row.id, data=dict(row.data), last_seen_at=row.last_seen_at) if row else None
 
     async def create(self, data: dict[str, Any], *, idle: timedelta, absolute: timedelta, replacing: str | None) -> str:

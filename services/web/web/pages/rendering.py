@@ -10,7 +10,6 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -50,8 +49,8 @@ def environment(locale: str) -> Environment:
         locale=locale,
         clock=partial(views.clock, locale=locale),
         moment=partial(views.moment, locale=locale),
-        long_day=lambda day: format_date(day, "EEEE d MMMM", locale=locale),
-        short_day=lambda day: format_date(day, "EEE d MMM", locale=locale),
+        long_day=partial(views.long_day, locale=locale),
+        short_day=partial(views.short_day, locale=locale),
         delta=lambda days: timedelta(days=days),
     )
     # The macros every template uses, as globals: a block rendered alone for htmx sees no imports.

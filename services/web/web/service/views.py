@@ -4,7 +4,8 @@ with times in the clinic's zone and worded in the visitor's language."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -114,20 +115,36 @@ class Day:
     day: date
     free: int  # free start times that day
 
-    def label(self, locale: str) -> str:
-        return str(format_date(self.day, "EEE d MMM", locale=locale))
 
-    def long_label(self, locale: str) -> str:
-        return str(format_date(self.day, "EEEE d MMMM", locale=locale))
+# Babel spends more on one date or time than the rest of its line of the page, and a page of free times
+# words the same few days and times again and again: each wording is kept once made.
+@lru_cache(maxsize=4096)
+def day_text(day: date, pattern: str, locale: str) -> str:
+    return str(format_date(day, pattern, locale=locale))
+
+
+@lru_cache(maxsize=4096)
+def _clock_text(hour: int, minute: int, locale: str) -> str:
+    return str(format_time(time(hour, minute), "HH:mm", locale=locale))
+
+
+def long_day(day: date, locale: str) -> str:
+    """'Tuesday 15 December'."""
+    return day_text(day, "EEEE d MMMM", locale)
+
+
+def short_day(day: date, locale: str) -> str:
+    """'Tue 15 Dec'."""
+    return day_text(day, "EEE d MMM", locale)
 
 
 def moment(local: datetime, locale: str) -> str:
     """'Tuesday 15 December, 10:30' in the clinic's zone (the caller passes a local time)."""
-    return f"{format_date(local.date(), 'EEEE d MMMM', locale=locale)}, {format_time(local, 'HH:mm', locale=locale)}"
+    return f"{long_day(local.date(), locale)}, {clock(local, locale)}"
 
 
 def clock(local: datetime, locale: str) -> str:
-    return str(format_time(local, "HH:mm", locale=locale))
+    return _clock_text(local.hour, local.minute, locale)
 
 
 def when(at: datetime, zone: ZoneInfo, locale: str) -> str:
