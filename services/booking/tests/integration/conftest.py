@@ -141,6 +141,17 @@ def _booking_body(
     return body
 
 
+@pytest.fixture(scope="module")
+async def crowded(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """Booking's API with a pool of 40 connections, so 40 transactions of a race are open at once and
+    really meet in PostgreSQL."""
+    app = create_app(test_env.settings(SERVICE, database_pool_size=40))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://booking.test", timeout=60) as client:
+        yield client
+    await app.state.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 async def booking(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     settings = test_env.settings(SERVICE)

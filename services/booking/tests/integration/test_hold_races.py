@@ -6,46 +6,19 @@ enough that the requests really meet in PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from booking.main import SERVICE, create_app
-from clinic_shared.testing.plugin import TestEnvironment
+from clinic_shared.testing.races import race_outcomes
 
 pytestmark = pytest.mark.integration
 
 NewBookable = Callable[..., Awaitable[Any]]
 RACERS = 50
 ROUNDS = 3
-
-
-@pytest.fixture(scope="module")
-async def crowded(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    """Booking's API with a pool of 40 connections, so 40 transactions are open at once."""
-    app = create_app(test_env.settings(SERVICE, database_pool_size=40))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://booking.test", timeout=60) as client:
-        yield client
-    await app.state.engine.dispose()
-
-
-def _outcomes(answers: list[httpx.Response | BaseException]) -> Counter[str]:
-    """Status codes, and for every refusal its code and whether it offers other times."""
-    seen: Counter[str] = Counter()
-    for answer in answers:
-        if isinstance(answer, BaseException):
-            seen[f"raised {type(answer).__name__}: {answer}"] += 1
-        elif answer.status_code == 409:
-            body = answer.json()
-            alternatives = body.get("details", {}).get("alternatives")
-            seen[f"409 {body['code']}{'' if alternatives else ' without alternatives'}"] += 1
-        else:
-            seen[str(answer.status_code)] += 1
-    return seen
 
 
 async def test_fifty_callers_holding_one_time_get_it_once_per_free_resource_set(
@@ -63,7 +36,7 @@ async def test_fifty_callers_holding_one_time_get_it_once_per_free_resource_set(
         )
 
         # Two practitioners, rooms and devices: two holds fit at once, no more, no fewer.
-        assert _outcomes(answers) == {"201": 2, "409 slot_taken": RACERS - 2}, f"round {round_number}"
+        assert race_outcomes(answers) == {"201": 2, "409 slot_taken": RACERS - 2}, f"round {round_number}"
         won = [a.json()["hold"] for a in answers if isinstance(a, httpx.Response) and a.status_code == 201]
         assert len({hold["practitioner_id"] for hold in won}) == 2
 
@@ -91,4 +64,4 @@ async def test_the_hold_token_gets_the_held_time_while_a_crowd_books_it_without_
         assert isinstance(mine, httpx.Response), mine
         assert mine.status_code == 201, mine.text
         assert mine.json()["appointment"]["id"] == held.json()["hold"]["id"], f"round {round_number}"
-        assert _outcomes(theirs) == {"409 slot_taken": RACERS - 1}, f"round {round_number}"
+        assert race_outcomes(theirs) == {"409 slot_taken": RACERS - 1}, f"round {round_number}"

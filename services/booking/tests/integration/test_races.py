@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,9 +16,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from booking.adapters.tables import appointments
-from booking.main import SERVICE, create_app
 from clinic_shared.auth import Role
 from clinic_shared.testing.plugin import TestEnvironment
+from clinic_shared.testing.races import race_outcomes
 
 pytestmark = pytest.mark.integration
 
@@ -27,31 +26,6 @@ NewBookable = Callable[..., Awaitable[Any]]
 ReserveSupplies = Callable[[dict[str, Any]], Awaitable[None]]
 RACERS = 120
 ROUNDS = 3
-
-
-@pytest.fixture(scope="module")
-async def crowded(test_env: TestEnvironment, service_databases: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    """Booking's API with a pool of 40 connections, so 40 transactions are open at once."""
-    app = create_app(test_env.settings(SERVICE, database_pool_size=40))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://booking.test", timeout=60) as client:
-        yield client
-    await app.state.engine.dispose()
-
-
-def _outcomes(answers: list[httpx.Response | BaseException]) -> Counter[str]:
-    """Status codes, and for every refusal that it says the time was taken and offers others."""
-    seen: Counter[str] = Counter()
-    for answer in answers:
-        if isinstance(answer, BaseException):
-            seen[f"raised {type(answer).__name__}: {answer}"] += 1
-        elif answer.status_code == 409:
-            body = answer.json()
-            alternatives = body.get("details", {}).get("alternatives")
-            seen[f"409 {body['code']}{'' if alternatives else ' without alternatives'}"] += 1
-        else:
-            seen[str(answer.status_code)] += 1
-    return seen
 
 
 def _patient(number: int) -> dict[str, Any]:
@@ -82,7 +56,7 @@ async def test_a_crowd_booking_one_time_gets_it_once_per_free_set_and_409s_with_
         answers = await asyncio.gather(*(book(starts_at, n) for n in range(RACERS)), return_exceptions=True)
 
         # Two practitioners, rooms and devices: two visits fit at once, no more, no fewer.
-        assert _outcomes(answers) == {"201": 2, "409 slot_taken": RACERS - 2}, f"round {round_number}"
+        assert race_outcomes(answers) == {"201": 2, "409 slot_taken": RACERS - 2}, f"round {round_number}"
 
 
 async def test_a_crowd_moving_visits_onto_one_time_gets_it_once_per_free_set_and_409s_with_alternatives(
@@ -107,7 +81,7 @@ async def test_a_crowd_moving_visits_onto_one_time_gets_it_once_per_free_set_and
             return_exceptions=True,
         )
 
-        assert _outcomes(answers) == {"200": 5, "409 slot_taken": len(waiting) - 5}, f"round {round_number}"
+        assert race_outcomes(answers) == {"200": 5, "409 slot_taken": len(waiting) - 5}, f"round {round_number}"
         moved = {a.json()["id"] for a in answers if isinstance(a, httpx.Response) and a.status_code == 200}
         waiting = [visit for visit in waiting if visit not in moved]
 
