@@ -28,9 +28,9 @@ from clinic_shared.migrations import upgrade
 from clinic_shared.runtime import ServiceDefinition, discover_services, topology_of
 from clinic_shared.settings import ServiceSettings
 from clinic_shared.testing.dependencies import POSTGRES, RABBITMQ, DependencyMissing, provided
-from clinic_shared.testing.unhandled import expect_unhandled_errors, pytest_sessionfinish
+from clinic_shared.testing.unhandled import expect_unhandled_errors, pytest_runtest_protocol, pytest_sessionfinish
 
-__all__ = ["expect_unhandled_errors", "pytest_sessionfinish"]
+__all__ = ["expect_unhandled_errors", "pytest_runtest_protocol", "pytest_sessionfinish"]
 
 S = TypeVar("S", bound=ServiceSettings)
 

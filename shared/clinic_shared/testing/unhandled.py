@@ -7,6 +7,7 @@ says so with the `expect_unhandled_errors` fixture."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ MARKER = '"event": "http_unhandled_error"'
 class UnhandledErrors:
     expected: int = 0
     service_logs: list[Path] = field(default_factory=list)
+    # The tests during which this process's APIs counted unexpected ones, with what they logged.
+    during: list[str] = field(default_factory=list)
 
     @staticmethod
     def counted_here() -> int:
@@ -30,7 +33,7 @@ class UnhandledErrors:
     def found(self) -> list[str]:
         """One line per unexpected unhandled error: where it happened."""
         surplus = self.counted_here() - self.expected
-        found = [f"{surplus} in this process (see the log of the tests that failed or printed them)"] if surplus else []
+        found = [f"{surplus} in this process, during:", *self.during] if surplus else []
         for log in self.service_logs:
             if log.exists():
                 found += [f"{log.name}: {line[:300]}" for line in log.read_text().splitlines() if MARKER in line]
@@ -53,6 +56,35 @@ def expect_unhandled_errors() -> Iterator[Callable[[int], None]]:
 
     yield expect
     assert RECORD.counted_here() - before == expected, "the test caused another number of unhandled errors"
+
+
+class _Logged(logging.Handler):
+    """What the APIs of this process log as unhandled, kept until the test that caused it ends."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if "http_unhandled_error" in text:
+            self.lines.append(text[-1500:])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Names the test (its set-up and tear-down included) during which an unexpected one happened."""
+    logged = _Logged()
+    logging.getLogger("clinic_shared.web").addHandler(logged)
+    before, expected_before = RECORD.counted_here(), RECORD.expected
+    try:
+        yield
+    finally:
+        logging.getLogger("clinic_shared.web").removeHandler(logged)
+        surplus = (RECORD.counted_here() - before) - (RECORD.expected - expected_before)
+        if surplus > 0:
+            RECORD.during.append(f"  {item.nodeid}: {surplus}")
+            RECORD.during += [f"    {line}" for line in logged.lines]
 
 
 @pytest.hookimpl(tryfirst=True)
