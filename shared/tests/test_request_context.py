@@ -3,6 +3,7 @@ failure of ours (no 500, no unhandled-error count or log line); a real failure s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -64,7 +65,8 @@ async def test_a_visitor_who_leaves_mid_request_is_not_an_unhandled_error(caplog
     assert "http_unhandled_error" not in caplog.text
 
 
-async def test_a_fault_of_ours_is_still_counted_and_raised() -> None:
+async def test_a_fault_of_ours_is_still_counted_and_raised(expect_unhandled_errors: Callable[[int], None]) -> None:
+    expect_unhandled_errors(1)
     before = _unhandled()
     with pytest.raises(RuntimeError):
         await _call([{"type": "http.request", "body": b"fail=1", "more_body": False}])
