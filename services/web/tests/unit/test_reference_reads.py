@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 from starlette.applications import Starlette
@@ -34,12 +35,20 @@ def counted() -> Iterator[tuple[str, Counter[str]]]:
         yield url, asked
 
 
+@asynccontextmanager
+async def _api(url: str, *, ttl_s: float) -> AsyncIterator[Api]:
+    api = Api("booking", url, timeout_s=5, read_retries=0, reference_ttl_s=ttl_s)
+    try:
+        yield api
+    finally:
+        await api.close()
+
+
 async def test_a_reference_read_is_answered_from_memory_until_its_time_is_up(
     counted: tuple[str, Counter[str]],
 ) -> None:
     url, asked = counted
-    api = Api("booking", url, timeout_s=5, read_retries=0, reference_ttl_s=0.3)
-    try:
+    async with _api(url, ttl_s=0.3) as api:
         first = await api.reference("/clinics/north")
         again = await api.reference("/clinics/north")
         assert (first.body, again.body) == ({"name": "north", "asked": 1}, {"name": "north", "asked": 1})
@@ -48,16 +57,13 @@ async def test_a_reference_read_is_answered_from_memory_until_its_time_is_up(
         await asyncio.sleep(0.35)
         assert (await api.reference("/clinics/north")).body == {"name": "north", "asked": 2}
         assert asked["/clinics/north"] == 2
-    finally:
-        await api.close()
 
 
 async def test_other_parameters_are_another_read_and_a_refusal_is_never_kept(
     counted: tuple[str, Counter[str]],
 ) -> None:
     url, asked = counted
-    api = Api("booking", url, timeout_s=5, read_retries=0, reference_ttl_s=60)
-    try:
+    async with _api(url, ttl_s=60) as api:
         await api.reference("/clinics/south", limit=10)
         await api.reference("/clinics/south", limit=20)
         await api.reference("/clinics/south", limit=10)
@@ -66,16 +72,11 @@ async def test_other_parameters_are_another_read_and_a_refusal_is_never_kept(
         assert (await api.reference("/clinics/gone")).status == 404
         assert (await api.reference("/clinics/gone")).status == 404
         assert asked["/clinics/gone"] == 2
-    finally:
-        await api.close()
 
 
 async def test_a_time_of_zero_asks_every_time(counted: tuple[str, Counter[str]]) -> None:
     url, asked = counted
-    api = Api("booking", url, timeout_s=5, read_retries=0, reference_ttl_s=0)
-    try:
+    async with _api(url, ttl_s=0) as api:
         for _ in range(3):
             await api.reference("/clinics/east")
         assert asked["/clinics/east"] == 3
-    finally:
-        await api.close()
