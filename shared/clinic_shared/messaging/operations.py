@@ -7,6 +7,7 @@ what failed and why.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from clinic_shared.messaging.broker import copy_of
 from clinic_shared.messaging.consumer import ATTEMPTS_HEADER
 
 PUBLISH_TIMEOUT_S = 10.0
+RETURN_WAIT_S = 5.0  # how long `peek` waits for the broker to put back what it looked at
 
 _FAILURE_HEADERS = (
     ATTEMPTS_HEADER,
@@ -84,8 +86,17 @@ async def count(connection: AbstractRobustConnection, queue: str) -> int | None:
 
 
 async def peek(connection: AbstractRobustConnection, queue: str, *, limit: int) -> list[DeadLetter]:
+    """Up to `limit` messages, left in the queue. The broker puts them back after the channel closes, a
+    moment later under load: `peek` returns once they are ready again, so that a count or a replay
+    right after it sees them (a replay takes only what the queue holds when it starts)."""
     async with _channel(connection) as channel:
-        return [DeadLetter.of(message) async for message in _take(channel, queue, limit=limit)]
+        letters = [DeadLetter.of(message) async for message in _take(channel, queue, limit=limit)]
+    deadline = asyncio.get_running_loop().time() + RETURN_WAIT_S
+    while letters and (await count(connection, queue) or 0) < len(letters):
+        if asyncio.get_running_loop().time() > deadline:
+            break  # someone else took them meanwhile; what we read is still what was there
+        await asyncio.sleep(0.05)
+    return letters
 
 
 async def replay(
