@@ -91,7 +91,8 @@ async def accessible(page: Page, state: str) -> None:
 
 async def shot(page: Page, name: str) -> None:
     if SHOTS:  # the folder is made when the run starts (see the browser fixture)
-        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        # Transitions finished: a box just ticked is shown ticked, not half-way through its fade.
+        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True, animations="disabled")
 
 
 def weekday_ahead(days_ahead: int) -> str:
