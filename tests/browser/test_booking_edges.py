@@ -227,3 +227,22 @@ async def test_a_patient_books_with_the_keyboard_alone(platform: Platform, brows
     await page.wait_for_url("**/manage/*")
     assert await _visits_of(platform, name) == 1
     await context.close()
+
+
+async def test_details_the_api_refuses_are_marked_in_place_in_the_patients_words_with_the_input_kept(
+    platform: Platform, browser: Browser
+) -> None:
+    context = await new_context(browser, viewport=PHONE)
+    page = await context.new_page()
+    await _to_details(page, platform)
+    await page.fill("#email", "sam@example.org")
+    await page.check("input[name=consent]")
+
+    await page.click("button:has-text('Book this visit')")  # no name: the form leaves the check to booking
+
+    await expect(page.locator("#display_name-error")).to_have_text("Please enter your name.")
+    await expect(page.locator("#display_name")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#email")).to_have_value("sam@example.org")
+    await expect(page.locator("main")).not_to_contain_text("String should have")
+    await accessible(page, "details refused")
+    await context.close()

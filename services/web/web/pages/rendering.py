@@ -83,6 +83,9 @@ def render(
     env = environment(locale_of(request))
     # `csrf()` in a form: the session (and its token) is made only for pages that have a form.
     values = {"request": request, "csrf": lambda: csrf_token(request), **(context or {})}
+    if values.get("errors"):  # our wordings (marked N_) in the visitor's language; an API's own text as it came
+        translate = i18n.translations(locale_of(request)).gettext
+        values["errors"] = {name: translate(message) for name, message in values["errors"].items()}
     target = request.headers.get("hx-target") if request.headers.get("hx-request") == "true" else None
     values["partial"] = target is not None  # a block alone, for htmx
     if target and target in env.get_template(template).blocks:

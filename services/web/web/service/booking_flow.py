@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from web.clients import Answer, Apis
+from web.i18n import N_
 from web.service.views import Clinic, Day, Practitioner, Question, Slot, Treatment
 
 # How many days the day picker shows at once; the first one with free times is shown first.
@@ -263,9 +264,21 @@ async def confirm(
         return Booked(UUID(answer.body["appointment"]["id"]), answer.body["manage_token"])
     if answer.status == 409 and answer.code == "slot_taken":
         return Taken([Slot.of(s, clinic.zone) for s in (answer.body.get("details") or {}).get("alternatives", [])])
-    return Refused(_patient_errors(answer))
+    return Refused(patient_errors(answer))
 
 
-def _patient_errors(answer: Answer) -> dict[str, str]:
-    """The API's field errors, named as the form names its fields (`patient.email` is `email`)."""
-    return {name.removeprefix("patient."): message for name, message in answer.field_errors().items()}
+# The API words a refused field for developers ("String should have at least 1 character"); a patient
+# reads these instead, in their language (translated where the page is rendered).
+PATIENT_WORDING = {
+    "display_name": N_("Please enter your name."),
+    "email": N_("Please enter your e-mail address, such as name@example.org."),
+    "phone": N_("Please enter your mobile number with its country code, such as +31 6 1234 5678."),
+    "consent": N_("Please read the consent text and tick the box to agree."),
+}
+
+
+def patient_errors(answer: Answer) -> dict[str, str]:
+    """The API's field errors, named as the form names its fields (`patient.email` is `email`), in the
+    patient's words where we have them."""
+    found = {name.removeprefix("patient."): message for name, message in answer.field_errors().items()}
+    return {name: PATIENT_WORDING.get(name, message) for name, message in found.items()}

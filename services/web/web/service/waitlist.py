@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from web.clients import Apis
-from web.service.booking_flow import Choice, Details, Refused, Taken, clinic
+from web.service.booking_flow import Choice, Details, Refused, Taken, clinic, patient_errors
 from web.service.views import Clinic, Question, Slot
 
 
@@ -35,7 +35,7 @@ async def join(
         return Joined(UUID(answer.body["entry"]["id"]), answer.body["waitlist_token"])
     if answer.status == 409:  # times are free after all: book one
         return Taken([Slot.of(s, found.zone) for s in (answer.body.get("details") or {}).get("alternatives", [])])
-    return Refused({name.removeprefix("patient."): message for name, message in answer.field_errors().items()})
+    return Refused(patient_errors(answer))
 
 
 @dataclass(frozen=True)
